@@ -1,0 +1,149 @@
+package promote
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// retryStatusCodes are the answers worth asking again: timeouts, rate
+// limits and server-side failures.
+var retryStatusCodes = []int{
+	http.StatusRequestTimeout,
+	http.StatusTooManyRequests,
+	http.StatusInternalServerError,
+	http.StatusBadGateway,
+	http.StatusServiceUnavailable,
+	http.StatusGatewayTimeout,
+}
+
+// baseTransport returns the transport beneath authentication: endpoint
+// redirection, then go-containerregistry's retrying transport.
+func (o *options) baseTransport() http.RoundTripper {
+	t := o.transport
+	if t == nil {
+		t = remote.DefaultTransport.(*http.Transport).Clone()
+	}
+	if len(o.endpoints) > 0 {
+		t = &endpointTransport{inner: t, endpoints: o.endpoints}
+	}
+	return transport.NewRetry(t,
+		transport.WithRetryBackoff(o.backoff),
+		transport.WithRetryStatusCodes(retryStatusCodes...))
+}
+
+// endpointTransport sends requests for some registries to another address.
+type endpointTransport struct {
+	inner     http.RoundTripper
+	endpoints map[string]string
+}
+
+func (t *endpointTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ep, ok := t.endpoints[req.URL.Host]
+	if !ok {
+		return t.inner.RoundTrip(req)
+	}
+	out := req.Clone(req.Context())
+	out.URL.Host = ep
+	out.URL.Scheme = "http"
+	if out.Host == "" {
+		out.Host = req.URL.Host
+	}
+	return t.inner.RoundTrip(out)
+}
+
+// repoClient reads and writes one repository over one authenticated
+// transport, so the registry is pinged and a token fetched once per run.
+type repoClient struct {
+	repo   name.Repository
+	base   http.RoundTripper
+	opts   *options
+	puller *remote.Puller
+	pusher *remote.Pusher
+}
+
+// connect authenticates to repo with pull access, and push access when write
+// is set.
+func (o *options) connect(ctx context.Context, base http.RoundTripper, repo name.Repository, write bool) (*repoClient, error) {
+	auth, err := o.authenticator(ctx, repo)
+	if err != nil {
+		return nil, fmt.Errorf("resolving credentials for %s: %w", repo.RegistryStr(), err)
+	}
+	scopes := []string{repo.Scope(transport.PullScope)}
+	if write {
+		scopes = []string{repo.Scope(transport.PushScope)}
+	}
+	tr, err := transport.NewWithContext(ctx, repo.Registry, auth, base, scopes)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to %s: %w", repo.RegistryStr(), err)
+	}
+	c := &repoClient{repo: repo, base: base, opts: o}
+	if c.puller, err = remote.NewPuller(remote.WithTransport(tr)); err != nil {
+		return nil, err
+	}
+	if c.pusher, err = remote.NewPusher(remote.WithTransport(tr)); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// get fetches the manifest at tag; found is false when the tag does not exist.
+func (c *repoClient) get(ctx context.Context, tag string) (desc *remote.Descriptor, found bool, err error) {
+	desc, err = c.puller.Get(ctx, c.repo.Tag(tag))
+	if isNotFound(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return desc, true, nil
+}
+
+// head reads the digest at tag; found is false when the tag does not exist.
+func (c *repoClient) head(ctx context.Context, tag string) (digest v1.Hash, found bool, err error) {
+	d, err := c.puller.Head(ctx, c.repo.Tag(tag))
+	if isNotFound(err) {
+		return v1.Hash{}, false, nil
+	}
+	if err != nil {
+		return v1.Hash{}, false, err
+	}
+	return d.Digest, true, nil
+}
+
+// put writes m to tag: one manifest PUT, no layers.
+func (c *repoClient) put(ctx context.Context, tag string, m manifest) error {
+	return c.pusher.Put(ctx, c.repo.Tag(tag), m)
+}
+
+// deleteDigest deletes the manifest with digest d. It authenticates anew,
+// since deleting needs its own scope on some registries.
+func (c *repoClient) deleteDigest(ctx context.Context, d v1.Hash) error {
+	auth, err := c.opts.authenticator(ctx, c.repo)
+	if err != nil {
+		return err
+	}
+	return remote.Delete(c.repo.Digest(d.String()),
+		remote.WithContext(ctx), remote.WithAuth(auth), remote.WithTransport(c.base))
+}
+
+func isNotFound(err error) bool {
+	var terr *transport.Error
+	if !asError(err, &terr) {
+		return false
+	}
+	if terr.StatusCode == http.StatusNotFound {
+		return true
+	}
+	for _, d := range terr.Errors {
+		if d.Code == transport.ManifestUnknownErrorCode || d.Code == transport.NameUnknownErrorCode {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,158 @@
+package promote
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Defaults used where a [Config] field is empty.
+var (
+	// DefaultRepositories are the images promoted when none are configured.
+	DefaultRepositories = []string{"ghcr.io/molecule-ai/platform", "ghcr.io/molecule-ai/platform-tenant"}
+	// DefaultTargetTags are the tags moved when none are configured.
+	DefaultTargetTags = []string{"latest"}
+)
+
+const (
+	// DefaultSourceTag is the source tag template used when none is configured.
+	DefaultSourceTag = "staging-{sha}"
+	// BackupSuffix is appended to a target tag to name its backup tag.
+	BackupSuffix = "-previous"
+)
+
+// Config says what to promote. Empty fields take the package defaults.
+type Config struct {
+	// Repositories are fully qualified repository names, such as
+	// "ghcr.io/molecule-ai/platform". Default: [DefaultRepositories].
+	Repositories []string
+	// SourceTag is the template of the tag each commit's images were pushed
+	// as. "{sha}" stands for the sha lower-cased and cut to 7 characters,
+	// "{fullsha}" for the sha as given (lower-cased). Default: [DefaultSourceTag].
+	SourceTag string
+	// TargetTags are the tags moved to the source image. Default: [DefaultTargetTags].
+	TargetTags []string
+	// Platforms, such as "linux/amd64", must all be present in each image.
+	// Default: none required.
+	Platforms []string
+}
+
+// plan is a Config after validation.
+type plan struct {
+	repos     []name.Repository
+	source    tagTemplate
+	targets   []string
+	platforms []v1.Platform
+}
+
+var (
+	tagPattern      = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	platformPattern = regexp.MustCompile(`^[a-z0-9_]+/[a-z0-9_]+(/[a-z0-9_.]+)?$`)
+)
+
+// parseConfig validates every field of cfg and reports every problem at once.
+// Registries named in insecure are reached over plain HTTP.
+func parseConfig(cfg Config, insecure map[string]bool) (plan, error) {
+	var p plan
+	var errs []error
+
+	repos := cfg.Repositories
+	if len(repos) == 0 {
+		repos = DefaultRepositories
+	}
+	seen := map[string]bool{}
+	for _, s := range repos {
+		repo, err := parseRepository(s, insecure)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if seen[repo.Name()] {
+			errs = append(errs, invalid("repository", s, "listed more than once"))
+			continue
+		}
+		seen[repo.Name()] = true
+		p.repos = append(p.repos, repo)
+	}
+
+	src := cfg.SourceTag
+	if src == "" {
+		src = DefaultSourceTag
+	}
+	tmpl, err := parseTemplate(src)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	p.source = tmpl
+
+	targets := cfg.TargetTags
+	if len(targets) == 0 {
+		targets = DefaultTargetTags
+	}
+	seenTag := map[string]bool{}
+	for _, t := range targets {
+		switch {
+		case !tagPattern.MatchString(t):
+			errs = append(errs, invalid("target tag", t, "a tag is 1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'"))
+		case len(t)+len(BackupSuffix) > 128:
+			errs = append(errs, invalid("target tag", t, fmt.Sprintf("too long to add %q for its backup tag", BackupSuffix)))
+		case seenTag[t]:
+			errs = append(errs, invalid("target tag", t, "listed more than once"))
+		case err == nil && tmpl.isConstant() && string(tmpl) == t:
+			errs = append(errs, invalid("target tag", t, "is the source tag itself"))
+		default:
+			seenTag[t] = true
+			p.targets = append(p.targets, t)
+		}
+	}
+	for _, t := range p.targets {
+		if seenTag[strings.TrimSuffix(t, BackupSuffix)] && strings.HasSuffix(t, BackupSuffix) {
+			errs = append(errs, invalid("target tag", t, "is the backup tag of another target tag"))
+		}
+	}
+
+	for _, s := range cfg.Platforms {
+		if !platformPattern.MatchString(s) {
+			errs = append(errs, invalid("platform", s, "expected os/arch or os/arch/variant, such as linux/amd64"))
+			continue
+		}
+		plat, err := v1.ParsePlatform(s)
+		if err != nil {
+			errs = append(errs, invalid("platform", s, err.Error()))
+			continue
+		}
+		p.platforms = append(p.platforms, *plat)
+	}
+	return p, errors.Join(errs...)
+}
+
+// parseRepository accepts only a fully qualified repository name: a registry
+// host, a path, no tag and no digest.
+func parseRepository(s string, insecure map[string]bool) (name.Repository, error) {
+	if s == "" {
+		return name.Repository{}, invalid("repository", s, "must not be empty")
+	}
+	if strings.ContainsAny(s, "@ \t\n") {
+		return name.Repository{}, invalid("repository", s, "expected registry/path without a tag or digest, such as ghcr.io/org/image")
+	}
+	host, _, found := strings.Cut(s, "/")
+	if !found || !(strings.ContainsAny(host, ".:") || host == "localhost") {
+		return name.Repository{}, invalid("repository", s, "must start with a registry host, such as ghcr.io/org/image")
+	}
+	opts := []name.Option{name.StrictValidation}
+	if insecure[host] {
+		opts = append(opts, name.Insecure)
+	}
+	repo, err := name.NewRepository(s, opts...)
+	if err != nil {
+		return name.Repository{}, invalid("repository", s, "expected lower-case registry/path without a tag or digest, such as ghcr.io/org/image")
+	}
+	if repo.Name() != s {
+		return name.Repository{}, invalid("repository", s, "expected the canonical name "+repo.Name())
+	}
+	return repo, nil
+}

@@ -1,0 +1,23 @@
+// Package promote moves a commit's container images from their staging tag
+// to their production tags together, or not at all.
+//
+// A [Promoter] is built from a [Config] (which repositories, which source tag
+// template, which target tags, which platforms must be present) and options
+// (credentials, transport, concurrency). Its methods are the operations:
+//
+//   - [Promoter.Verify] resolves every repo:staging-<sha> tag and checks it.
+//   - [Promoter.Promote] verifies, pins the verified digests, and moves every
+//     target tag to its pinned digest; if anything fails after a tag moved,
+//     it puts every tag it wrote back where it was.
+//   - [Promoter.Rollback] promotes an older sha, or swaps every target tag
+//     with its "-previous" backup.
+//   - [Promoter.Status] reads what every target tag points at now.
+//
+// Every operation returns a [Report]. Input is validated before any request
+// is made; errors wrap [ErrInvalidInput], [ErrVerification], [ErrNotPromoted]
+// or [ErrMixedState] so callers can tell the outcomes apart.
+//
+// Tags are moved the way `crane tag` moves them: the manifest bytes that were
+// verified are PUT to the target tag, so no layer is pulled and the source tag
+// is never resolved a second time.
+package promote

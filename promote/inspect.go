@@ -1,0 +1,133 @@
+package promote
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// OCI annotation and label keys read from images.
+const (
+	revisionKey = "org.opencontainers.image.revision"
+	createdKey  = "org.opencontainers.image.created"
+)
+
+// imageInfo is what verification and status learn about one manifest.
+type imageInfo struct {
+	platforms []v1.Platform
+	revision  string
+	created   string
+}
+
+// inspect reads platforms, revision and creation time of desc. With
+// withConfig unset it uses only the manifest already fetched; with it set it
+// also reads one image config (for an index: the child of the first required
+// platform, or else the first child), one or two more requests.
+func (c *repoClient) inspect(ctx context.Context, desc *remote.Descriptor, withConfig bool, required []v1.Platform) (imageInfo, error) {
+	var info imageInfo
+	switch {
+	case desc.MediaType.IsIndex():
+		idx, err := v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
+		if err != nil {
+			return info, fmt.Errorf("parsing index: %w", err)
+		}
+		info.revision = idx.Annotations[revisionKey]
+		info.created = idx.Annotations[createdKey]
+		var child *v1.Descriptor
+		for i, m := range idx.Manifests {
+			if m.Platform == nil || m.Platform.OS == "unknown" {
+				continue // attestations and other non-images
+			}
+			info.platforms = append(info.platforms, *m.Platform)
+			if child == nil || (len(required) > 0 && platformMatches(required[0], *m.Platform)) {
+				child = &idx.Manifests[i]
+			}
+		}
+		if !withConfig || child == nil || (info.revision != "" && info.created != "") {
+			return info, nil
+		}
+		childDesc, err := c.puller.Get(ctx, c.repo.Digest(child.Digest.String()))
+		if err != nil {
+			return info, fmt.Errorf("reading %s manifest %s: %w", platformString(*child.Platform), child.Digest, err)
+		}
+		cf, err := configOf(childDesc)
+		if err != nil {
+			return info, err
+		}
+		fillFromConfig(&info, cf)
+		return info, nil
+	case desc.MediaType.IsImage():
+		m, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))
+		if err != nil {
+			return info, fmt.Errorf("parsing manifest: %w", err)
+		}
+		info.revision = m.Annotations[revisionKey]
+		info.created = m.Annotations[createdKey]
+		if !withConfig {
+			return info, nil
+		}
+		cf, err := configOf(desc)
+		if err != nil {
+			return info, err
+		}
+		if cf.OS != "" {
+			info.platforms = []v1.Platform{{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}}
+		}
+		fillFromConfig(&info, cf)
+		return info, nil
+	default:
+		return info, fmt.Errorf("unsupported manifest media type %q", desc.MediaType)
+	}
+}
+
+func configOf(desc *remote.Descriptor) (*v1.ConfigFile, error) {
+	img, err := desc.Image()
+	if err != nil {
+		return nil, fmt.Errorf("reading image: %w", err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading image config: %w", err)
+	}
+	return cf, nil
+}
+
+// fillFromConfig fills what the manifest did not say from the image config.
+func fillFromConfig(info *imageInfo, cf *v1.ConfigFile) {
+	if info.revision == "" {
+		info.revision = cf.Config.Labels[revisionKey]
+	}
+	if info.created == "" {
+		info.created = cf.Config.Labels[createdKey]
+	}
+	if info.created == "" && !cf.Created.IsZero() {
+		info.created = cf.Created.UTC().Format(time.RFC3339)
+	}
+}
+
+// platformMatches reports whether have satisfies want; an empty variant in
+// want accepts any variant.
+func platformMatches(want, have v1.Platform) bool {
+	return want.OS == have.OS && want.Architecture == have.Architecture &&
+		(want.Variant == "" || want.Variant == have.Variant)
+}
+
+func platformString(p v1.Platform) string {
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}
+
+func platformStrings(ps []v1.Platform) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = platformString(p)
+	}
+	return out
+}

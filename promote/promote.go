@@ -1,0 +1,228 @@
+package promote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// PromoteOptions adjust one Promote or Rollback call.
+type PromoteOptions struct {
+	// DryRun makes every read and no write, and reports what would change.
+	DryRun bool
+	// NoBackup skips writing "<target>-previous" at the target's old digest.
+	NoBackup bool
+}
+
+// current is what a repository's target tags and their backups point at
+// before anything is written. A nil descriptor means the tag does not exist.
+type current struct {
+	targets []*remote.Descriptor
+	backups []*remote.Descriptor
+}
+
+// Promote verifies the images of sha, pins their digests, and moves every
+// target tag of every repository to its pinned digest, all or nothing.
+//
+// Target tags already at the pinned digest are left alone. Unless
+// opts.NoBackup is set, each target that moves gets a backup tag
+// "<target>-previous" at its old digest. Every written tag is read back; if
+// any write or read-back fails, every tag that moved is put back and the
+// error wraps [ErrNotPromoted], or [ErrMixedState] if some could not be.
+func (p *Promoter) Promote(ctx context.Context, sha string, opts PromoteOptions) (*Report, error) {
+	s, err := ParseSHA(sha)
+	if err != nil {
+		return nil, err
+	}
+	return p.promote(ctx, "promote", s, opts)
+}
+
+// Rollback moves the target tags back. With a sha it promotes that sha's
+// images, exactly as [Promoter.Promote] does. Without one it swaps every
+// target tag with its "<target>-previous" backup, so a second rollback
+// undoes the first; every repository must have the backup tag. The same
+// all-or-nothing rules apply.
+func (p *Promoter) Rollback(ctx context.Context, sha string, opts PromoteOptions) (*Report, error) {
+	if sha != "" {
+		s, err := ParseSHA(sha)
+		if err != nil {
+			return nil, err
+		}
+		return p.promote(ctx, "rollback", s, opts)
+	}
+	return p.swap(ctx, opts.DryRun)
+}
+
+func (p *Promoter) promote(ctx context.Context, action string, s SHA, opts PromoteOptions) (*Report, error) {
+	rep := &Report{Action: action, SHA: s.String(), DryRun: opts.DryRun}
+	r := p.connect(ctx, !opts.DryRun)
+	n := len(r.clients)
+	sources := make([]source, n)
+	currents := make([]current, n)
+	errs := make([]error, n)
+	_ = r.each(ctx, func(ctx context.Context, i int) error {
+		var wg sync.WaitGroup
+		var srcErr, curErr error
+		wg.Go(func() { sources[i], srcErr = r.verifySource(ctx, i, s) })
+		wg.Go(func() { currents[i], curErr = r.readCurrent(ctx, i, !opts.NoBackup) })
+		wg.Wait()
+		errs[i] = errors.Join(srcErr, curErr)
+		return nil
+	})
+
+	var moves []move
+	for i := range n {
+		for t, tag := range p.plan.targets {
+			img := Image{Repository: r.repo(i).Name(), Source: r.sourceRef(i, s), Target: r.repo(i).Tag(tag).Name()}
+			if errs[i] != nil {
+				img.Outcome, img.Detail = OutcomeFailed, errs[i].Error()
+				rep.Images = append(rep.Images, img)
+				continue
+			}
+			img.describe(sources[i])
+			old := currents[i].targets[t]
+			if old != nil {
+				img.PreviousDigest = old.Digest.String()
+			}
+			if old != nil && old.Digest == sources[i].desc.Digest {
+				img.Outcome = OutcomeUnchanged
+				rep.Images = append(rep.Images, img)
+				continue
+			}
+			img.Outcome = OutcomeWouldChange
+			entry := len(rep.Images)
+			rep.Images = append(rep.Images, img)
+			moves = append(moves, move{client: r.clients[i], entry: entry, tag: tag, before: manifestPtr(old), after: manifestOf(sources[i].desc)})
+			if opts.NoBackup || old == nil {
+				continue
+			}
+			if bk := currents[i].backups[t]; bk == nil || bk.Digest != old.Digest {
+				moves = append(moves, move{client: r.clients[i], entry: entry, tag: tag + BackupSuffix, before: manifestPtr(bk), after: manifestOf(old)})
+			}
+		}
+	}
+	return rep, r.finishPlan(ctx, rep, sourceRefs(r, s), errs, moves)
+}
+
+// swap plans moving every target tag to its backup and the backup to the
+// target's old digest.
+func (p *Promoter) swap(ctx context.Context, dryRun bool) (*Report, error) {
+	rep := &Report{Action: "rollback", DryRun: dryRun}
+	r := p.connect(ctx, !dryRun)
+	n := len(r.clients)
+	currents := make([]current, n)
+	errs := make([]error, n)
+	_ = r.each(ctx, func(ctx context.Context, i int) error {
+		currents[i], errs[i] = r.readCurrent(ctx, i, true)
+		if errs[i] != nil {
+			return nil
+		}
+		var missing []error
+		for t, tag := range p.plan.targets {
+			if currents[i].backups[t] == nil {
+				missing = append(missing, fmt.Errorf("nothing to roll back to: %s does not exist", tag+BackupSuffix))
+			}
+		}
+		errs[i] = errors.Join(missing...)
+		return nil
+	})
+
+	var moves []move
+	for i := range n {
+		for t, tag := range p.plan.targets {
+			img := Image{Repository: r.repo(i).Name(), Source: r.repo(i).Tag(tag + BackupSuffix).Name(), Target: r.repo(i).Tag(tag).Name()}
+			if errs[i] != nil {
+				img.Outcome, img.Detail = OutcomeFailed, errs[i].Error()
+				rep.Images = append(rep.Images, img)
+				continue
+			}
+			old, bk := currents[i].targets[t], currents[i].backups[t]
+			img.Digest, img.MediaType = bk.Digest.String(), string(bk.MediaType)
+			if old != nil {
+				img.PreviousDigest = old.Digest.String()
+			}
+			if old != nil && old.Digest == bk.Digest {
+				img.Outcome = OutcomeUnchanged
+				rep.Images = append(rep.Images, img)
+				continue
+			}
+			img.Outcome = OutcomeWouldChange
+			entry := len(rep.Images)
+			rep.Images = append(rep.Images, img)
+			moves = append(moves, move{client: r.clients[i], entry: entry, tag: tag, before: manifestPtr(old), after: manifestOf(bk)})
+			if old != nil {
+				moves = append(moves, move{client: r.clients[i], entry: entry, tag: tag + BackupSuffix, before: manifestPtr(bk), after: manifestOf(old)})
+			}
+		}
+	}
+	return rep, r.finishPlan(ctx, rep, repoNames(r), errs, moves)
+}
+
+// repoNames lists every repository's name.
+func repoNames(r *run) []string {
+	names := make([]string, len(r.clients))
+	for i := range names {
+		names[i] = r.repo(i).Name()
+	}
+	return names
+}
+
+// finishPlan fails on any read error, stops at a dry run, or applies moves.
+func (r *run) finishPlan(ctx context.Context, rep *Report, refs []string, errs []error, moves []move) error {
+	if err := verificationError(refs, errs); err != nil {
+		for i := range rep.Images {
+			if rep.Images[i].Outcome == OutcomeWouldChange {
+				rep.Images[i].Outcome = OutcomeVerified
+			}
+		}
+		return rep.finish(err)
+	}
+	if rep.DryRun {
+		return rep.finish(nil)
+	}
+	if hook := r.p.opts.afterVerify; hook != nil {
+		hook(ctx)
+	}
+	return rep.finish(r.apply(ctx, rep, moves))
+}
+
+// readCurrent reads every target tag of repository i, and their backup tags
+// when withBackups is set, all at once.
+func (r *run) readCurrent(ctx context.Context, i int, withBackups bool) (current, error) {
+	c, err := r.client(i)
+	if err != nil {
+		return current{}, err
+	}
+	targets := r.p.plan.targets
+	cur := current{targets: make([]*remote.Descriptor, len(targets)), backups: make([]*remote.Descriptor, len(targets))}
+	errs := make([]error, 2*len(targets))
+	var wg sync.WaitGroup
+	read := func(slot **remote.Descriptor, errp *error, tag string) {
+		wg.Go(func() {
+			d, _, err := c.get(ctx, tag)
+			if err != nil {
+				err = fmt.Errorf("cannot read current %s: %w", tag, err)
+			}
+			*slot, *errp = d, err
+		})
+	}
+	for t, tag := range targets {
+		read(&cur.targets[t], &errs[2*t], tag)
+		if withBackups {
+			read(&cur.backups[t], &errs[2*t+1], tag+BackupSuffix)
+		}
+	}
+	wg.Wait()
+	return cur, errors.Join(errs...)
+}
+
+func manifestPtr(d *remote.Descriptor) *manifest {
+	if d == nil {
+		return nil
+	}
+	m := manifestOf(d)
+	return &m
+}

@@ -1,0 +1,102 @@
+package promote
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"golang.org/x/sync/errgroup"
+)
+
+// Promoter runs the operations on one validated configuration. It holds no
+// connection between calls and is safe for concurrent use.
+type Promoter struct {
+	plan plan
+	opts options
+}
+
+// New validates cfg and returns a Promoter. No request is made. Every invalid
+// field is reported in one error that wraps [ErrInvalidInput].
+func New(cfg Config, opts ...Option) (*Promoter, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	insecure := map[string]bool{}
+	for reg, hostport := range o.endpoints {
+		if reg == "" || hostport == "" {
+			return nil, invalid("endpoint", reg+"="+hostport, "expected a registry and a host:port")
+		}
+		insecure[reg] = true
+	}
+	p, err := parseConfig(cfg, insecure)
+	if err != nil {
+		return nil, err
+	}
+	return &Promoter{plan: p, opts: o}, nil
+}
+
+// Repositories returns the validated repository names.
+func (p *Promoter) Repositories() []string {
+	out := make([]string, len(p.plan.repos))
+	for i, r := range p.plan.repos {
+		out[i] = r.Name()
+	}
+	return out
+}
+
+// SourceTag returns the source tag for sha.
+func (p *Promoter) SourceTag(sha SHA) string { return p.plan.source.render(sha) }
+
+// TargetTags returns the validated target tags.
+func (p *Promoter) TargetTags() []string { return append([]string(nil), p.plan.targets...) }
+
+// run is one operation's connections, made once per repository.
+type run struct {
+	p       *Promoter
+	base    http.RoundTripper
+	clients []*repoClient
+	// connErrs holds why repository i could not be connected to.
+	connErrs []error
+}
+
+// connect authenticates to every repository concurrently. A repository that
+// cannot be reached is recorded, not fatal, so that every failing image can
+// be reported at once.
+func (p *Promoter) connect(ctx context.Context, write bool) *run {
+	n := len(p.plan.repos)
+	r := &run{p: p, base: p.opts.baseTransport(), clients: make([]*repoClient, n), connErrs: make([]error, n)}
+	_ = r.each(ctx, func(ctx context.Context, i int) error {
+		r.clients[i], r.connErrs[i] = p.opts.connect(ctx, r.base, p.plan.repos[i], write)
+		return nil
+	})
+	return r
+}
+
+// client returns the connection to repository i, or why there is none.
+func (r *run) client(i int) (*repoClient, error) {
+	if err := r.connErrs[i]; err != nil {
+		return nil, err
+	}
+	return r.clients[i], nil
+}
+
+// each runs fn for every repository index, at most the configured number at
+// a time, and returns the first error after all have finished.
+func (r *run) each(ctx context.Context, fn func(ctx context.Context, i int) error) error {
+	return forEach(ctx, len(r.p.plan.repos), r.p.opts.concurrency, fn)
+}
+
+// forEach runs fn(i) for i in [0, n) with at most limit running at once. It
+// waits for all of them, so no call outlives it.
+func forEach(ctx context.Context, n, limit int, fn func(ctx context.Context, i int) error) error {
+	var g errgroup.Group
+	g.SetLimit(limit)
+	for i := range n {
+		g.Go(func() error { return fn(ctx, i) })
+	}
+	return g.Wait()
+}
+
+// repo is the name of repository i.
+func (r *run) repo(i int) name.Repository { return r.p.plan.repos[i] }

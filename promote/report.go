@@ -1,0 +1,228 @@
+package promote
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// Outcome is what happened to one image in an operation.
+type Outcome string
+
+// The outcomes an [Image] entry can have.
+const (
+	// OutcomeVerified: the source image exists and passed every check.
+	OutcomeVerified Outcome = "verified"
+	// OutcomeChanged: the target tag now points at the pinned digest.
+	OutcomeChanged Outcome = "changed"
+	// OutcomeUnchanged: the target tag already pointed at the pinned digest.
+	OutcomeUnchanged Outcome = "unchanged"
+	// OutcomeWouldChange: a dry run found the target tag would move.
+	OutcomeWouldChange Outcome = "would-change"
+	// OutcomeRestored: the operation failed and this image's tags were put
+	// back where they were.
+	OutcomeRestored Outcome = "restored"
+	// OutcomeFailed: this image failed a check, or its tags could not be put
+	// back (see Tags for where they are).
+	OutcomeFailed Outcome = "failed"
+	// OutcomeCurrent: status found the target tag.
+	OutcomeCurrent Outcome = "current"
+	// OutcomeMissing: status found no target tag.
+	OutcomeMissing Outcome = "missing"
+)
+
+// Result sums up an operation.
+type Result string
+
+// The results a [Report] can have.
+const (
+	// ResultOK: the operation did everything it set out to do.
+	ResultOK Result = "ok"
+	// ResultFailed: the operation failed and the registry is as before.
+	ResultFailed Result = "failed"
+	// ResultMixed: the operation failed and some tags could not be put back.
+	ResultMixed Result = "mixed"
+)
+
+// Report is the outcome of one operation, one entry per repository and
+// target tag. Its JSON field names are stable.
+type Report struct {
+	// Action is "verify", "promote", "rollback" or "status".
+	Action string `json:"action"`
+	// SHA is the commit sha, lower-cased; empty for status and for a
+	// rollback to the backup tags.
+	SHA string `json:"sha,omitempty"`
+	// DryRun is set when nothing was written on purpose.
+	DryRun bool `json:"dryRun"`
+	// Result sums up the operation.
+	Result Result `json:"result"`
+	// Error is the operation's error message, if it failed.
+	Error string `json:"error,omitempty"`
+	// Images has one entry per repository and target tag (one per
+	// repository for verify).
+	Images []Image `json:"images"`
+}
+
+// Image is one entry of a [Report].
+type Image struct {
+	// Repository is the repository name, e.g. "ghcr.io/molecule-ai/platform".
+	Repository string `json:"repository"`
+	// Source is the reference promoted from, e.g. "…/platform:staging-abc1234".
+	Source string `json:"source,omitempty"`
+	// Target is the reference moved, e.g. "…/platform:latest".
+	Target string `json:"target,omitempty"`
+	// Digest is the pinned digest (verify, promote, rollback) or the target's
+	// current digest (status).
+	Digest string `json:"digest,omitempty"`
+	// PreviousDigest is the target's digest before the operation, or for
+	// status the digest of the target's backup tag.
+	PreviousDigest string `json:"previousDigest,omitempty"`
+	// MediaType is the manifest media type of Digest.
+	MediaType string `json:"mediaType,omitempty"`
+	// Platforms lists the image's platforms, where they were read.
+	Platforms []string `json:"platforms,omitempty"`
+	// Revision is the image's org.opencontainers.image.revision, if any.
+	Revision string `json:"revision,omitempty"`
+	// Created is the image's creation time, if known.
+	Created string `json:"created,omitempty"`
+	// Outcome is what happened to this image.
+	Outcome Outcome `json:"outcome"`
+	// Detail explains a failure or a restore.
+	Detail string `json:"detail,omitempty"`
+	// Tags lists every tag this entry wrote, as read back from the registry
+	// at the end of the operation.
+	Tags []TagState `json:"tags,omitempty"`
+}
+
+// TagState is where a tag was found when read back.
+type TagState struct {
+	// Tag is the full reference, e.g. "…/platform:latest".
+	Tag string `json:"tag"`
+	// Digest is what the tag points at; empty when it does not exist.
+	Digest string `json:"digest,omitempty"`
+	// Note says why the tag is not where it should be, or that its state is
+	// unknown.
+	Note string `json:"note,omitempty"`
+}
+
+// JSON renders the report as indented JSON.
+func (r *Report) JSON() ([]byte, error) {
+	return json.MarshalIndent(r, "", "  ")
+}
+
+// Text renders the report as one line per image, for a terminal.
+func (r *Report) Text() string {
+	var b strings.Builder
+	title := r.Action
+	if r.DryRun {
+		title += " (dry run)"
+	}
+	if r.SHA != "" {
+		title += " " + r.SHA
+	}
+	fmt.Fprintf(&b, "%s: %s\n", title, r.Result)
+	for _, img := range r.Images {
+		fmt.Fprintf(&b, "  %-12s %s\n", img.Outcome, img.line())
+		for _, t := range img.Tags {
+			if t.Note != "" {
+				fmt.Fprintf(&b, "  %-12s %s at %s (%s)\n", "", t.Tag, orAbsent(t.Digest), t.Note)
+			}
+		}
+	}
+	return b.String()
+}
+
+// line is the human summary of one entry.
+func (img Image) line() string {
+	ref := img.Target
+	if ref == "" {
+		ref = img.Source
+	}
+	parts := []string{ref}
+	switch {
+	case img.Outcome == OutcomeFailed || img.Digest == "":
+	case img.PreviousDigest != "" && img.Outcome == OutcomeCurrent:
+		parts = append(parts, "at", shortDigest(img.Digest), "(previous "+shortDigest(img.PreviousDigest)+")")
+	case img.PreviousDigest != "" && img.Outcome != OutcomeUnchanged:
+		parts = append(parts, shortDigest(img.PreviousDigest), "->", shortDigest(img.Digest))
+	case img.Target != "" && img.PreviousDigest == "" && img.Outcome != OutcomeCurrent && img.Outcome != OutcomeVerified:
+		parts = append(parts, "(new) ->", shortDigest(img.Digest))
+	default:
+		parts = append(parts, "at", shortDigest(img.Digest))
+	}
+	if img.Source != "" && img.Target != "" && img.Outcome != OutcomeFailed {
+		parts = append(parts, "from", img.Source)
+	}
+	if img.Revision != "" && img.Outcome != OutcomeFailed {
+		parts = append(parts, "revision", img.Revision)
+	}
+	if img.Detail != "" {
+		parts = append(parts, "-", img.Detail)
+	}
+	return strings.Join(parts, " ")
+}
+
+// Markdown renders the report as a GitHub step summary.
+func (r *Report) Markdown() string {
+	var b strings.Builder
+	title := "promote " + r.Action
+	if r.DryRun {
+		title += " (dry run)"
+	}
+	fmt.Fprintf(&b, "### %s: %s\n\n", title, r.Result)
+	if r.SHA != "" {
+		fmt.Fprintf(&b, "Commit `%s`\n\n", r.SHA)
+	}
+	if r.Error != "" {
+		fmt.Fprintf(&b, "> %s\n\n", strings.ReplaceAll(r.Error, "\n", "\n> "))
+	}
+	b.WriteString("| Image | Outcome | Digest | Previous | Detail |\n|---|---|---|---|---|\n")
+	for _, img := range r.Images {
+		ref := img.Target
+		if ref == "" {
+			ref = img.Source
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n",
+			ref, img.Outcome, codeOrDash(shortDigest(img.Digest)), codeOrDash(shortDigest(img.PreviousDigest)), tableCell(img.Detail))
+	}
+	var notes []string
+	for _, img := range r.Images {
+		for _, t := range img.Tags {
+			if t.Note != "" {
+				notes = append(notes, fmt.Sprintf("- `%s` is at %s: %s", t.Tag, orAbsent(t.Digest), t.Note))
+			}
+		}
+	}
+	if len(notes) > 0 {
+		b.WriteString("\nTags not where they should be:\n\n" + strings.Join(notes, "\n") + "\n")
+	}
+	return b.String()
+}
+
+// shortDigest keeps the algorithm and 12 hex characters.
+func shortDigest(d string) string {
+	if alg, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
+		return alg + ":" + hex[:12]
+	}
+	return d
+}
+
+func orAbsent(d string) string {
+	if d == "" {
+		return "(absent)"
+	}
+	return d
+}
+
+func codeOrDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return "`" + s + "`"
+}
+
+// tableCell keeps a Markdown table row on one line.
+func tableCell(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	return strings.ReplaceAll(s, "\n", "<br>")
+}

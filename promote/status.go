@@ -1,0 +1,88 @@
+package promote
+
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// Status reads what every target tag of every repository points at: its
+// digest, revision and creation time, and the digest of its backup tag. A
+// missing target tag is reported, not an error; an unreadable one fails
+// with an error wrapping [ErrVerification].
+func (p *Promoter) Status(ctx context.Context) (*Report, error) {
+	rep := &Report{Action: "status"}
+	r := p.connect(ctx, false)
+	n, targets := len(r.clients), p.plan.targets
+	images := make([]Image, n*len(targets))
+	errs := make([]error, n)
+	_ = r.each(ctx, func(ctx context.Context, i int) error {
+		c, err := r.client(i)
+		if err != nil {
+			errs[i] = err
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for t, tag := range targets {
+			img := &images[i*len(targets)+t]
+			*img = Image{Repository: r.repo(i).Name(), Target: r.repo(i).Tag(tag).Name()}
+			if c == nil {
+				img.Outcome, img.Detail = OutcomeFailed, err.Error()
+				continue
+			}
+			wg.Go(func() {
+				if err := c.describeTag(ctx, img, tag); err != nil {
+					img.Outcome, img.Detail = OutcomeFailed, err.Error()
+					mu.Lock()
+					errs[i] = joinErr(errs[i], err)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		return nil
+	})
+	rep.Images = images
+	return rep, rep.finish(verificationError(repoNames(r), errs))
+}
+
+// describeTag fills img with what tag and its backup point at.
+func (c *repoClient) describeTag(ctx context.Context, img *Image, tag string) error {
+	var wg sync.WaitGroup
+	var backupErr error
+	wg.Go(func() {
+		d, found, err := c.head(ctx, tag+BackupSuffix)
+		if found {
+			img.PreviousDigest = d.String()
+		}
+		if err != nil {
+			backupErr = fmt.Errorf("cannot read %s: %w", tag+BackupSuffix, err)
+		}
+	})
+	defer wg.Wait()
+
+	desc, found, err := c.get(ctx, tag)
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %w", tag, err)
+	}
+	if !found {
+		img.Outcome = OutcomeMissing
+		wg.Wait()
+		return backupErr
+	}
+	info, err := c.inspect(ctx, desc, true, nil)
+	if err != nil {
+		return fmt.Errorf("cannot inspect %s: %w", tag, err)
+	}
+	img.describe(source{desc: desc, info: info})
+	img.Outcome = OutcomeCurrent
+	wg.Wait()
+	return backupErr
+}
+
+func joinErr(a, b error) error {
+	if a == nil {
+		return b
+	}
+	return fmt.Errorf("%w; %w", a, b)
+}

@@ -1,0 +1,150 @@
+package promote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// source is a verified source image, pinned by its manifest bytes.
+type source struct {
+	ref  string
+	desc *remote.Descriptor
+	info imageInfo
+}
+
+// Verify resolves every repository's source tag for sha and checks it: it
+// must exist, be readable, carry sha as its revision (when a 40-character
+// sha is given and the image has a revision), and hold every required
+// platform. It writes nothing. Every failing image is named in one error
+// wrapping [ErrVerification].
+func (p *Promoter) Verify(ctx context.Context, sha string) (*Report, error) {
+	s, err := ParseSHA(sha)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Action: "verify", SHA: s.String()}
+	r := p.connect(ctx, false)
+	sources := make([]source, len(r.clients))
+	errs := make([]error, len(r.clients))
+	_ = r.each(ctx, func(ctx context.Context, i int) error {
+		sources[i], errs[i] = r.verifySource(ctx, i, s)
+		return nil
+	})
+	for i := range r.clients {
+		img := Image{Repository: r.repo(i).Name(), Source: r.sourceRef(i, s), Outcome: OutcomeVerified}
+		if errs[i] != nil {
+			img.Outcome, img.Detail = OutcomeFailed, errs[i].Error()
+		} else {
+			img.describe(sources[i])
+		}
+		rep.Images = append(rep.Images, img)
+	}
+	return rep, rep.finish(verificationError(sourceRefs(r, s), errs))
+}
+
+// sourceRefs lists the source reference of every repository for sha.
+func sourceRefs(r *run, s SHA) []string {
+	refs := make([]string, len(r.clients))
+	for i := range refs {
+		refs[i] = r.sourceRef(i, s)
+	}
+	return refs
+}
+
+// sourceRef is the source reference of repository i for sha.
+func (r *run) sourceRef(i int, s SHA) string {
+	return r.repo(i).Tag(r.p.plan.source.render(s)).Name()
+}
+
+// verifySource reads and checks the source image of repository i.
+func (r *run) verifySource(ctx context.Context, i int, s SHA) (source, error) {
+	c, err := r.client(i)
+	if err != nil {
+		return source{}, err
+	}
+	src := source{ref: r.sourceRef(i, s)}
+	desc, found, err := c.get(ctx, r.p.plan.source.render(s))
+	if err != nil {
+		return src, fmt.Errorf("cannot read: %w", err)
+	}
+	if !found {
+		return src, errors.New("not found")
+	}
+	src.desc = desc
+	required := r.p.plan.platforms
+	src.info, err = c.inspect(ctx, desc, s.IsFull() || len(required) > 0, required)
+	if err != nil {
+		return src, fmt.Errorf("cannot inspect %s: %w", desc.Digest, err)
+	}
+	var problems []string
+	if s.IsFull() && src.info.revision != "" && !strings.EqualFold(src.info.revision, s.String()) {
+		problems = append(problems, fmt.Sprintf("its revision is %s, not %s: the tag points at another commit's image", src.info.revision, s))
+	}
+	for _, want := range required {
+		if !hasPlatform(src.info.platforms, want) {
+			have := strings.Join(platformStrings(src.info.platforms), ", ")
+			if have == "" {
+				have = "none declared"
+			}
+			problems = append(problems, fmt.Sprintf("platform %s missing (has %s)", platformString(want), have))
+		}
+	}
+	if len(problems) > 0 {
+		return src, fmt.Errorf("%s: %s", desc.Digest, strings.Join(problems, "; "))
+	}
+	return src, nil
+}
+
+func hasPlatform(have []v1.Platform, want v1.Platform) bool {
+	for _, h := range have {
+		if platformMatches(want, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// describe copies what was learnt about a source image into the entry.
+func (img *Image) describe(src source) {
+	img.Digest = src.desc.Digest.String()
+	img.MediaType = string(src.desc.MediaType)
+	img.Platforms = platformStrings(src.info.platforms)
+	img.Revision = src.info.revision
+	img.Created = src.info.created
+}
+
+// verificationError joins the per-repository errors into one error that
+// names every failing image by its reference in refs, or returns nil.
+func verificationError(refs []string, errs []error) error {
+	var lines []string
+	for i, err := range errs {
+		if err != nil {
+			lines = append(lines, "  "+refs[i]+": "+strings.ReplaceAll(err.Error(), "\n", "\n    "))
+		}
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w for %d of %d images:\n%s", ErrVerification, len(lines), len(errs), strings.Join(lines, "\n"))
+}
+
+// finish records err in the report and returns it.
+func (rep *Report) finish(err error) error {
+	switch {
+	case err == nil:
+		rep.Result = ResultOK
+	case errors.Is(err, ErrMixedState):
+		rep.Result = ResultMixed
+	default:
+		rep.Result = ResultFailed
+	}
+	if err != nil {
+		rep.Error = err.Error()
+	}
+	return err
+}
