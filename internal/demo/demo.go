@@ -142,4 +142,3 @@ func mustSHA(s string) promote.SHA {
 	}
 	return sha
 }
-

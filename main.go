@@ -1,0 +1,210 @@
+// Promote a commit's container images from their staging tag to production, all together or not at all
+//
+// Every image built from one commit is pushed as <image>:staging-<sha>. After
+// the end-to-end tests pass, promote verifies those tags, pins their digests,
+// and moves every <image>:latest to its pinned digest, keeping the old one as
+// <image>:latest-previous. If any tag fails to move, every tag already moved
+// is put back. The registry calls run in this module's container, so CI and a
+// laptop run the same code.
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/molecule-ai/promote/internal/dagger"
+	"github.com/molecule-ai/promote/internal/demo"
+	"github.com/molecule-ai/promote/promote"
+)
+
+// Promote verifies, promotes, rolls back and inspects a set of images.
+type Promote struct {
+	// Fully qualified repositories promoted together.
+	Images []string
+	// Source tag template: {sha} is the commit sha cut to 7 characters, {fullsha} the whole sha.
+	SourceTag string
+	// Tags moved to the commit's images.
+	TargetTags []string
+	// Platforms every image must have, such as linux/amd64.
+	Platforms []string
+
+	// Registries logged in to, and the username and secret for each.
+	// +private
+	AuthAddresses []string
+	// +private
+	AuthUsernames []string
+	// +private
+	AuthSecrets []*dagger.Secret
+
+	// Registries whose requests go to a service, and the service for each.
+	// +private
+	ServiceAddresses []string
+	// +private
+	ServiceBindings []*dagger.Service
+}
+
+// Configure which images are promoted, from which tag, to which tags
+func New(
+	// Fully qualified repositories promoted together (no tag, no digest).
+	// +optional
+	// +default=["ghcr.io/molecule-ai/platform", "ghcr.io/molecule-ai/platform-tenant"]
+	images []string,
+	// Source tag template: {sha} is the commit sha lower-cased and cut to 7 characters, {fullsha} the whole sha.
+	// +optional
+	// +default="staging-{sha}"
+	sourceTag string,
+	// Tags moved to the commit's images; each also gets a <tag>-previous backup.
+	// +optional
+	// +default=["latest"]
+	targetTags []string,
+	// Platforms every image must have, such as linux/amd64 (default: none required).
+	// +optional
+	platforms []string,
+) *Promote {
+	return &Promote{Images: images, SourceTag: sourceTag, TargetTags: targetTags, Platforms: platforms}
+}
+
+// Log in to a registry with a username and a secret (repeatable, one per registry; anonymous when none is given)
+func (m *Promote) WithRegistryAuth(
+	// Registry host, such as ghcr.io.
+	address string,
+	// Username on that registry.
+	username string,
+	// Password or token, such as env:GITHUB_TOKEN.
+	secret *dagger.Secret,
+) *Promote {
+	m.AuthAddresses = append(m.AuthAddresses, address)
+	m.AuthUsernames = append(m.AuthUsernames, username)
+	m.AuthSecrets = append(m.AuthSecrets, secret)
+	return m
+}
+
+// Send a registry's requests to a Dagger service over plain HTTP, such as a throwaway registry (repeatable)
+func (m *Promote) WithRegistryService(
+	// Registry host as it appears in the image names, such as localhost:5000.
+	address string,
+	// Service answering for that registry, such as tcp://localhost:5000 from the command line.
+	service *dagger.Service,
+) *Promote {
+	m.ServiceAddresses = append(m.ServiceAddresses, address)
+	m.ServiceBindings = append(m.ServiceBindings, service)
+	return m
+}
+
+// Check that every image of a commit exists, is readable, carries the commit as its revision and has every required platform
+//
+// +cache="never"
+func (m *Promote) Verify(
+	ctx context.Context,
+	// Git commit sha of the images: 7 to 40 hexadecimal characters.
+	sha string,
+) (*Report, error) {
+	p, err := m.promoter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return newReport(p.Verify(ctx, sha))
+}
+
+// Move every target tag of every image to the commit's verified digests, all or nothing
+//
+// +cache="never"
+func (m *Promote) Promote(
+	ctx context.Context,
+	// Git commit sha of the images: 7 to 40 hexadecimal characters.
+	sha string,
+	// Make every read and no write; report what would change.
+	// +optional
+	dryRun bool,
+	// Do not keep the target's old digest as <tag>-previous.
+	// +optional
+	noBackup bool,
+) (*Report, error) {
+	p, err := m.promoter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return newReport(p.Promote(ctx, sha, promote.PromoteOptions{DryRun: dryRun, NoBackup: noBackup}))
+}
+
+// Move the target tags back: to a commit's images, or, without a sha, swap each with its <tag>-previous backup
+//
+// +cache="never"
+func (m *Promote) Rollback(
+	ctx context.Context,
+	// Git commit sha to go back to; without it, swap every target tag with its -previous backup.
+	// +optional
+	sha string,
+	// Make every read and no write; report what would change.
+	// +optional
+	dryRun bool,
+) (*Report, error) {
+	p, err := m.promoter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return newReport(p.Rollback(ctx, sha, promote.PromoteOptions{DryRun: dryRun}))
+}
+
+// Show what every target tag points at: digest, revision, creation time and its -previous backup
+//
+// +cache="never"
+func (m *Promote) Status(ctx context.Context) (*Report, error) {
+	p, err := m.promoter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return newReport(p.Status(ctx))
+}
+
+// Run verify, promote, status and rollback against an in-memory registry inside this module, and print each report
+//
+// +cache="never"
+func (m *Promote) Demo(ctx context.Context) (string, error) {
+	var out bytes.Buffer
+	if err := demo.Run(ctx, &out); err != nil {
+		return out.String(), fmt.Errorf("demo: %w", err)
+	}
+	return out.String(), nil
+}
+
+// promoter translates the module's arguments into a core promoter: secrets
+// are read here and handed to the core only.
+func (m *Promote) promoter(ctx context.Context) (*promote.Promoter, error) {
+	opts := []promote.Option{promote.WithAnonymous()}
+	for i, address := range m.AuthAddresses {
+		password, err := m.AuthSecrets[i].Plaintext(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading the secret for %s: %w", address, err)
+		}
+		opts = append(opts, promote.WithCredentials(address, m.AuthUsernames[i], promote.Secret(password)))
+	}
+	for i, address := range m.ServiceAddresses {
+		endpoint, err := serviceEndpoint(ctx, m.ServiceBindings[i])
+		if err != nil {
+			return nil, fmt.Errorf("starting the service for %s: %w", address, err)
+		}
+		opts = append(opts, promote.WithEndpoint(address, endpoint))
+	}
+	return promote.New(m.config(), opts...)
+}
+
+// config is the core configuration of the module's arguments.
+func (m *Promote) config() promote.Config {
+	return promote.Config{
+		Repositories: m.Images,
+		SourceTag:    m.SourceTag,
+		TargetTags:   m.TargetTags,
+		Platforms:    m.Platforms,
+	}
+}
+
+// serviceEndpoint starts svc and returns the host:port it answers on.
+func serviceEndpoint(ctx context.Context, svc *dagger.Service) (string, error) {
+	if _, err := svc.Start(ctx); err != nil {
+		return "", err
+	}
+	return svc.Endpoint(ctx)
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"github.com/molecule-ai/promote/promote"
+)
+
+// Report is the outcome of one operation.
+type Report struct {
+	// Operation: verify, promote, rollback or status.
+	Action string
+	// Commit sha, lower-cased; empty for status and for a rollback to the backups.
+	Sha string
+	// Whether nothing was written on purpose.
+	DryRun bool
+	// ok, failed or mixed.
+	Result string
+	// One entry per image and target tag.
+	Images []*ReportImage
+
+	// +private
+	JSONText string
+	// +private
+	MarkdownText string
+}
+
+// ReportImage is what happened to one image.
+type ReportImage struct {
+	// Repository name, such as ghcr.io/molecule-ai/platform.
+	Repository string
+	// Reference promoted from, such as ghcr.io/molecule-ai/platform:staging-abc1234.
+	Source string
+	// Reference moved, such as ghcr.io/molecule-ai/platform:latest.
+	Target string
+	// Pinned digest (verify, promote, rollback) or current digest (status).
+	Digest string
+	// Digest the target had before; for status, the digest of its -previous backup.
+	PreviousDigest string
+	// Outcome: verified, changed, unchanged, would-change, restored, failed, current or missing.
+	Outcome string
+	// Why it failed or what was restored.
+	Detail string
+	// The image's org.opencontainers.image.revision, if any.
+	Revision string
+	// Platforms of the image, where read.
+	Platforms []string
+}
+
+// The report as JSON, with the field names documented in the README
+func (r *Report) Json() string {
+	// Spelled Json, not JSON: the engine would name JSON() "jSON".
+	return r.JSONText
+}
+
+// The report as Markdown, for a GitHub step summary
+func (r *Report) Summary() string { return r.MarkdownText }
+
+// newReport converts a core report, or passes its error on: a failed
+// operation fails the function, and its error names every failing image.
+func newReport(rep *promote.Report, err error) (*Report, error) {
+	if err != nil {
+		return nil, err
+	}
+	js, err := rep.JSON()
+	if err != nil {
+		return nil, err
+	}
+	out := &Report{
+		Action:       rep.Action,
+		Sha:          rep.SHA,
+		DryRun:       rep.DryRun,
+		Result:       string(rep.Result),
+		JSONText:     string(js),
+		MarkdownText: rep.Markdown(),
+	}
+	for _, img := range rep.Images {
+		out.Images = append(out.Images, &ReportImage{
+			Repository:     img.Repository,
+			Source:         img.Source,
+			Target:         img.Target,
+			Digest:         img.Digest,
+			PreviousDigest: img.PreviousDigest,
+			Outcome:        string(img.Outcome),
+			Detail:         img.Detail,
+			Revision:       img.Revision,
+			Platforms:      img.Platforms,
+		})
+	}
+	return out, nil
+}
