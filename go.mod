@@ -14,6 +14,8 @@ require (
 	golang.org/x/sync v0.25.0
 )
 
+require gopkg.in/yaml.v3 v3.0.1
+
 require (
 	github.com/99designs/gqlgen v0.17.89 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect

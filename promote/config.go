@@ -52,6 +52,9 @@ type plan struct {
 var (
 	tagPattern      = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 	platformPattern = regexp.MustCompile(`^[a-z0-9_]+/[a-z0-9_]+(/[a-z0-9_.]+)?$`)
+	// hostPattern is a registry host: a lower-case DNS name or IPv4 address,
+	// or a bracketed IPv6 address, with an optional port.
+	hostPattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:]+\])(:[0-9]{1,5})?$`)
 )
 
 // parseConfig validates every field of cfg and reports every problem at once.
@@ -142,6 +145,9 @@ func parseRepository(s string, insecure map[string]bool) (name.Repository, error
 	host, _, found := strings.Cut(s, "/")
 	if !found || !(strings.ContainsAny(host, ".:") || host == "localhost") {
 		return name.Repository{}, invalid("repository", s, "must start with a registry host, such as ghcr.io/org/image")
+	}
+	if !hostPattern.MatchString(host) {
+		return name.Repository{}, invalid("repository", s, "registry host "+host+" is not a lower-case host name or address")
 	}
 	opts := []name.Option{name.StrictValidation}
 	if insecure[host] {

@@ -232,4 +232,3 @@ func reportOutputs(t *testing.T, rep *promote.Report, err error) []string {
 	}
 	return out
 }
-

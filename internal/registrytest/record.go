@@ -1,0 +1,110 @@
+package registrytest
+
+import (
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Request is the proxy's record of one request.
+type Request struct {
+	// Method and Path are the request's HTTP method and URL path.
+	Method string
+	Path   string
+	// Time is when the request arrived.
+	Time time.Time
+	// Fault is what the proxy did with the request.
+	Fault Fault
+	// Upstream is the status code the registry answered, or 0 when the
+	// request was not forwarded or the registry has not answered.
+	Upstream int
+	// Status is the status code the client received, or 0 when the proxy
+	// closed the connection instead, when the client gave up first, or
+	// while the request is still in flight.
+	Status int
+	// Done reports whether the proxy has finished with the request. Upstream
+	// and Status are set before the client can see the outcome; Done may
+	// follow a moment later.
+	Done bool
+}
+
+// admit records the arrival of r and returns its record, the delay to apply
+// and the fault chosen for it. It reports false once the proxy is closed.
+func (p *Proxy) admit(r *http.Request) (*Request, time.Duration, Fault, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil, 0, Fault{}, false
+	}
+	p.inflight.Add(1)
+	p.seen++
+	fault := Pass()
+	if p.fault != nil {
+		fault = p.fault(r, p.seen)
+	}
+	rec := &Request{Method: r.Method, Path: r.URL.Path, Time: time.Now(), Fault: fault}
+	p.requests = append(p.requests, rec)
+	return rec, p.delay, fault, true
+}
+
+// setUpstream records the registry's status code for a request.
+func (p *Proxy) setUpstream(rec *Request, status int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rec.Upstream = status
+}
+
+// setStatus records the status code that the client is about to receive.
+func (p *Proxy) setStatus(rec *Request, status int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rec.Status = status
+}
+
+// finish marks a request's record complete.
+func (p *Proxy) finish(rec *Request) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rec.Done = true
+	p.inflight.Done()
+}
+
+// Count returns how many recorded requests had the given method, or any
+// method when method is "", and a URL path containing pathSubstring.
+func (p *Proxy) Count(method, pathSubstring string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, rec := range p.requests {
+		if (method == "" || rec.Method == method) && strings.Contains(rec.Path, pathSubstring) {
+			n++
+		}
+	}
+	return n
+}
+
+// Total returns how many requests have been recorded.
+func (p *Proxy) Total() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.requests)
+}
+
+// Requests returns a copy of the recorded requests in arrival order.
+func (p *Proxy) Requests() []Request {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]Request, len(p.requests))
+	for i, rec := range p.requests {
+		out[i] = *rec
+	}
+	return out
+}
+
+// Reset forgets the recorded requests. It changes neither the delay nor the
+// fault rule, nor the n that the rule is given.
+func (p *Proxy) Reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.requests = nil
+}

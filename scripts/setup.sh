@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what the tests need on a fresh Debian machine with Go: the CNCF
+# distribution registry (real-registry tests) and shellcheck (workflow lint),
+# then downloads the Go modules. Installs nothing that is already there.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+missing=()
+command -v docker-registry >/dev/null || missing+=(docker-registry)
+command -v shellcheck >/dev/null || missing+=(shellcheck)
+if ((${#missing[@]})); then
+	echo "setup.sh: installing ${missing[*]}" >&2
+	sudo=()
+	((EUID == 0)) || sudo=(sudo)
+	"${sudo[@]}" apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+go mod download
