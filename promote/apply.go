@@ -54,7 +54,7 @@ func (s readState) String() string {
 // where it should be, puts back every tag that moved.
 func (r *run) apply(ctx context.Context, rep *Report, moves []move) error {
 	putErrs := make([]error, len(moves))
-	_ = forEach(ctx, len(moves), r.p.opts.concurrency, func(ctx context.Context, k int) error {
+	_ = forEach(ctx, len(moves), r.requestLimit(), func(ctx context.Context, k int) error {
 		putErrs[k] = moves[k].client.put(ctx, moves[k].tag, moves[k].after)
 		return nil
 	})
@@ -96,7 +96,7 @@ func (r *run) restore(ctx context.Context, rep *Report, moves []move, states []r
 
 	restoreErrs := make([]error, len(moves))
 	placeholders := make([]*v1.Hash, len(moves))
-	_ = forEach(rctx, len(moves), r.p.opts.concurrency, func(ctx context.Context, k int) error {
+	_ = forEach(rctx, len(moves), r.requestLimit(), func(ctx context.Context, k int) error {
 		if states[k].is(moves[k].before) {
 			return nil // it never moved
 		}
@@ -171,12 +171,18 @@ func putBack(ctx context.Context, m move) (*v1.Hash, error) {
 // readBack reads the digest of every move's tag.
 func (r *run) readBack(ctx context.Context, moves []move) []readState {
 	states := make([]readState, len(moves))
-	_ = forEach(ctx, len(moves), r.p.opts.concurrency, func(ctx context.Context, k int) error {
+	_ = forEach(ctx, len(moves), r.requestLimit(), func(ctx context.Context, k int) error {
 		s := &states[k]
 		s.digest, s.found, s.err = moves[k].client.head(ctx, moves[k].tag)
 		return nil
 	})
 	return states
+}
+
+// requestLimit bounds the writes and reads of tags in flight: the
+// repository limit times the most tags one repository can have written.
+func (r *run) requestLimit() int {
+	return r.p.opts.concurrency * 2 * len(r.p.plan.targets)
 }
 
 // restoreContext is a context that outlives ctx's cancellation, bounded by

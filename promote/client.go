@@ -57,8 +57,8 @@ func (t *endpointTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	return t.inner.RoundTrip(out)
 }
 
-// repoClient reads and writes one repository over one authenticated
-// transport, so the registry is pinged and a token fetched once per run.
+// repoClient reads and writes one repository over its registry's
+// authenticated transport.
 type repoClient struct {
 	repo   name.Repository
 	base   http.RoundTripper
@@ -67,29 +67,40 @@ type repoClient struct {
 	pusher *remote.Pusher
 }
 
-// connect authenticates to repo with pull access, and push access when write
-// is set.
-func (o *options) connect(ctx context.Context, base http.RoundTripper, repo name.Repository, write bool) (*repoClient, error) {
-	auth, err := o.authenticator(ctx, repo)
+// connect authenticates to the registry of repos (which all share one) with
+// pull access to each, and push access when write is set: one ping and one
+// token for all of them.
+func (o *options) connect(ctx context.Context, base http.RoundTripper, repos []name.Repository, write bool) ([]*repoClient, error) {
+	reg := repos[0].Registry
+	auth, err := o.authenticator(ctx, repos[0])
 	if err != nil {
-		return nil, fmt.Errorf("resolving credentials for %s: %w", repo.RegistryStr(), err)
+		return nil, fmt.Errorf("resolving credentials for %s: %w", reg.RegistryStr(), err)
 	}
-	scopes := []string{repo.Scope(transport.PullScope)}
+	action := transport.PullScope
 	if write {
-		scopes = []string{repo.Scope(transport.PushScope)}
+		action = transport.PushScope
 	}
-	tr, err := transport.NewWithContext(ctx, repo.Registry, auth, base, scopes)
+	scopes := make([]string, len(repos))
+	for i, repo := range repos {
+		scopes[i] = repo.Scope(action)
+	}
+	tr, err := transport.NewWithContext(ctx, reg, auth, base, scopes)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to %s: %w", repo.RegistryStr(), err)
+		return nil, fmt.Errorf("connecting to %s: %w", reg.RegistryStr(), err)
 	}
-	c := &repoClient{repo: repo, base: base, opts: o}
-	if c.puller, err = remote.NewPuller(remote.WithTransport(tr)); err != nil {
+	puller, err := remote.NewPuller(remote.WithTransport(tr))
+	if err != nil {
 		return nil, err
 	}
-	if c.pusher, err = remote.NewPusher(remote.WithTransport(tr)); err != nil {
+	pusher, err := remote.NewPusher(remote.WithTransport(tr))
+	if err != nil {
 		return nil, err
 	}
-	return c, nil
+	clients := make([]*repoClient, len(repos))
+	for i, repo := range repos {
+		clients[i] = &repoClient{repo: repo, base: base, opts: o, puller: puller, pusher: pusher}
+	}
+	return clients, nil
 }
 
 // get fetches the manifest at tag; found is false when the tag does not exist.

@@ -30,7 +30,7 @@ func defaultOptions() options {
 		keychain:    authn.DefaultKeychain,
 		credentials: map[string]Credential{},
 		endpoints:   map[string]string{},
-		concurrency: 8,
+		concurrency: 64,
 		backoff: remote.Backoff{
 			Duration: 250 * time.Millisecond,
 			Factor:   2,
@@ -76,7 +76,9 @@ func WithEndpoint(registry, hostport string) Option {
 	return func(o *options) { o.endpoints[registry] = hostport }
 }
 
-// WithConcurrency bounds how many requests run at once. The default is 8.
+// WithConcurrency bounds how many repositories are worked on at once; each
+// has at most one request per target tag and backup tag in flight. The
+// default, 64, lets a release of up to 64 images move in one round trip.
 func WithConcurrency(n int) Option {
 	return func(o *options) {
 		if n > 0 {

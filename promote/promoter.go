@@ -60,14 +60,36 @@ type run struct {
 	connErrs []error
 }
 
-// connect authenticates to every repository concurrently. A repository that
-// cannot be reached is recorded, not fatal, so that every failing image can
-// be reported at once.
+// connect authenticates to every registry concurrently, once per registry.
+// A registry that cannot be reached is recorded against each of its
+// repositories, not fatal, so that every failing image can be reported at
+// once.
 func (p *Promoter) connect(ctx context.Context, write bool) *run {
 	n := len(p.plan.repos)
 	r := &run{p: p, base: p.opts.baseTransport(), clients: make([]*repoClient, n), connErrs: make([]error, n)}
-	_ = r.each(ctx, func(ctx context.Context, i int) error {
-		r.clients[i], r.connErrs[i] = p.opts.connect(ctx, r.base, p.plan.repos[i], write)
+	var registries []string
+	byRegistry := map[string][]int{}
+	for i, repo := range p.plan.repos {
+		reg := repo.RegistryStr()
+		if _, ok := byRegistry[reg]; !ok {
+			registries = append(registries, reg)
+		}
+		byRegistry[reg] = append(byRegistry[reg], i)
+	}
+	_ = forEach(ctx, len(registries), p.opts.concurrency, func(ctx context.Context, k int) error {
+		idx := byRegistry[registries[k]]
+		repos := make([]name.Repository, len(idx))
+		for j, i := range idx {
+			repos[j] = p.plan.repos[i]
+		}
+		clients, err := p.opts.connect(ctx, r.base, repos, write)
+		for j, i := range idx {
+			if err != nil {
+				r.connErrs[i] = err
+			} else {
+				r.clients[i] = clients[j]
+			}
+		}
 		return nil
 	})
 	return r

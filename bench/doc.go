@@ -1,0 +1,56 @@
+// Command bench measures how long promoting N images from staging-<sha> to
+// latest takes with promote, and with the tools it replaces.
+//
+// It starts the CNCF distribution registry (Debian's docker-registry) on a
+// loopback port and a proxy in front of it that adds a fixed delay to every
+// request and records every request. It seeds N repositories with a
+// staging-<sha> image each (the image's org.opencontainers.image.revision
+// label is the 40-character sha), plus the images that latest and
+// latest-previous point at before a promotion, and then promotes them with:
+//
+//   - core: the promote package, called in this process;
+//   - cli: the promote CLI, one process (promote promote --sha SHA --image
+//     REPO ... --json);
+//   - crane: one "crane manifest" per image, then one "crane tag" per image,
+//     one process after another, as the old workflow did;
+//   - skopeo: one "skopeo copy" per image;
+//   - regctl: one "regctl image copy" per image.
+//
+// Before every run latest and latest-previous are put back where they were,
+// directly on the registry, so every run moves every tag. Tools take turns
+// in a rotating order, and every repetition runs each tool through the
+// delaying proxy and through the same proxy with no delay. Each run is
+// checked: afterwards every latest must point at its staging image.
+//
+// For each tool and N it prints a Markdown table to standard output:
+// requests made, median wall time with and without the delay, sequential
+// round trips, peak memory, and how many times shorter than crane's its
+// median wall time is. Progress goes to standard error.
+//
+// Sequential round trips are counted differentially: (median wall through
+// the delaying proxy - median wall through the proxy with no delay) / delay.
+// The CPU time that the registry, the proxy and the tools spend is in both
+// medians and cancels out.
+//
+// Peak memory is the largest maximum resident set size (getrusage) of any
+// process a tool ran. The core runs inside this process, which also holds
+// the proxy and the measurements, so its peak memory is reported as n/a;
+// the cli row measures the same code in a process of its own.
+//
+// After the table it checks the targets, one PASS or FAIL line each, for
+// both core and cli:
+//
+//   - at most 5 sequential round trips at every N up to 50;
+//   - a median wall at least 3 times shorter than crane's at N=2, and at
+//     least 15 times shorter at N=20;
+//   - the cli's peak memory at most 40 MiB at N=50.
+//
+// It exits 0 when every target checked passes, 1 when one fails, and 2
+// when the benchmark could not run. With -smoke it runs N=2 once, checks
+// no target, and reports a missing crane, skopeo or regctl as skipped
+// rather than failing; without -smoke a missing tool is an error.
+//
+// Usage (from the module root; scripts/bench.sh installs the tools first):
+//
+//	go run ./bench [-n 2,20,50] [-reps 5] [-delay 25ms] [-tools-dir DIR] [-smoke]
+package main

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Exit codes.
+const (
+	exitOK     = 0
+	exitTarget = 1 // the benchmark ran and a target failed
+	exitError  = 2 // the benchmark could not run
+)
+
+// maxImages bounds -n, so that a typo cannot start a run of hours.
+const maxImages = 200
+
+// config is the parsed command line.
+type config struct {
+	sizes      []int
+	reps       int
+	delay      time.Duration
+	smoke      bool
+	toolsDir   string
+	promoteBin string
+	tools      []string
+	runTimeout time.Duration
+	// coreConcurrency is passed to promote.WithConcurrency for the core
+	// tool; 0 keeps the package default.
+	coreConcurrency int
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run parses args, runs the benchmark and prints its results, and returns
+// the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return exitError
+	}
+	res, err := benchmark(ctx, cfg, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return exitError
+	}
+	if !writeResults(stdout, res) {
+		return exitTarget
+	}
+	return exitOK
+}
+
+// parseFlags reads the command line into a config.
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	sizes := fs.String("n", "2,20,50", "comma-separated numbers of images to promote")
+	reps := fs.Int("reps", 5, "repetitions of each tool, N and delay setting")
+	delay := fs.Duration("delay", 25*time.Millisecond, "delay the proxy adds to every request")
+	smoke := fs.Bool("smoke", false, "run N=2 once, check no target, skip missing third-party tools")
+	toolsDir := fs.String("tools-dir", "", "directory searched for crane and regctl before PATH")
+	promoteBin := fs.String("promote-bin", "", "promote CLI to run (default: built from ./cmd/promote into a temporary directory)")
+	tools := fs.String("tools", strings.Join(allTools(), ","), "comma-separated tools to run")
+	runTimeout := fs.Duration("run-timeout", 5*time.Minute, "give up on one run of one tool after this long")
+	coreConcurrency := fs.Int("core-concurrency", 0, "concurrency of the core tool (promote.WithConcurrency); 0 keeps the package default, which the cli uses")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: go run ./bench [flags]\n\nPromotes N images with promote, crane, skopeo and regctl through a\ndelaying proxy and prints a Markdown table of the results.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	cfg := config{
+		reps:       *reps,
+		delay:      *delay,
+		smoke:      *smoke,
+		toolsDir:   *toolsDir,
+		promoteBin: *promoteBin,
+		runTimeout: *runTimeout,
+
+		coreConcurrency: *coreConcurrency,
+	}
+	var err error
+	if cfg.sizes, err = parseSizes(*sizes); err != nil {
+		return config{}, err
+	}
+	if cfg.tools, err = parseTools(*tools); err != nil {
+		return config{}, err
+	}
+	if cfg.smoke {
+		cfg.sizes, cfg.reps = []int{2}, 1
+	}
+	switch {
+	case cfg.reps < 1 || cfg.reps > 100:
+		return config{}, fmt.Errorf("-reps %d: expected 1 to 100", cfg.reps)
+	case cfg.delay <= 0 || cfg.delay > time.Second:
+		return config{}, fmt.Errorf("-delay %s: expected more than 0 and at most 1s", cfg.delay)
+	case cfg.coreConcurrency < 0 || cfg.coreConcurrency > 1000:
+		return config{}, fmt.Errorf("-core-concurrency %d: expected 0 to 1000", cfg.coreConcurrency)
+	case cfg.runTimeout <= 0:
+		return config{}, fmt.Errorf("-run-timeout %s: expected a positive duration", cfg.runTimeout)
+	}
+	return cfg, nil
+}
+
+// parseSizes reads a list such as "2,20,50" into sorted, distinct sizes.
+func parseSizes(s string) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > maxImages {
+			return nil, fmt.Errorf("-n %q: expected numbers from 1 to %d separated by commas", s, maxImages)
+		}
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// parseTools reads a list of tool names, keeping the canonical order.
+func parseTools(s string) ([]string, error) {
+	want := map[string]bool{}
+	for f := range strings.SplitSeq(s, ",") {
+		name := strings.TrimSpace(f)
+		if !slices.Contains(allTools(), name) {
+			return nil, fmt.Errorf("-tools: unknown tool %q (known: %s)", name, strings.Join(allTools(), ", "))
+		}
+		want[name] = true
+	}
+	var out []string
+	for _, name := range allTools() {
+		if want[name] {
+			out = append(out, name)
+		}
+	}
+	return out, nil
+}

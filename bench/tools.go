@@ -1,0 +1,383 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/molecule-ai/promote/promote"
+)
+
+// Tool names, in the order the table lists them.
+const (
+	toolCore   = "core"
+	toolCLI    = "cli"
+	toolCrane  = "crane"
+	toolSkopeo = "skopeo"
+	toolRegctl = "regctl"
+)
+
+// allTools lists every tool the benchmark knows.
+func allTools() []string {
+	return []string{toolCore, toolCLI, toolCrane, toolSkopeo, toolRegctl}
+}
+
+// installHint says how to install a third-party tool.
+func installHint(tool string) string {
+	switch tool {
+	case toolCrane:
+		return "go install github.com/google/go-containerregistry/cmd/crane@v0.22.1"
+	case toolRegctl:
+		return "go install github.com/regclient/regclient/cmd/regctl@v0.11.7"
+	case toolSkopeo:
+		return "apt-get install -y skopeo"
+	}
+	return ""
+}
+
+// sample is the outcome of one run of one tool.
+type sample struct {
+	wall time.Duration
+	// maxRSS is the largest peak resident set size, in bytes, of the
+	// processes the run started; -1 when the run started none.
+	maxRSS int64
+}
+
+// runner promotes the first n seeded images once.
+type runner func(ctx context.Context, n int) (sample, error)
+
+// toolSet holds what each tool needs to run.
+type toolSet struct {
+	w   *world
+	env []string
+	// bins maps a tool to the executable it runs.
+	bins map[string]string
+	// policy is skopeo's signature policy file, accepting anything.
+	policy string
+	// coreOpts are the options the core tool passes to promote.New.
+	coreOpts []promote.Option
+}
+
+// runnerFor returns the runner of tool.
+func (ts *toolSet) runnerFor(tool string) runner {
+	switch tool {
+	case toolCore:
+		return ts.runCore
+	case toolCLI:
+		return ts.runCLI
+	case toolCrane:
+		return ts.runCrane
+	case toolSkopeo:
+		return ts.runSkopeo
+	case toolRegctl:
+		return ts.runRegctl
+	}
+	return func(context.Context, int) (sample, error) { return sample{}, fmt.Errorf("unknown tool %q", tool) }
+}
+
+// runCore promotes with the promote package in this process, with its
+// default options except for credentials, which are anonymous, and for the
+// concurrency when -core-concurrency is given.
+func (ts *toolSet) runCore(ctx context.Context, n int) (sample, error) {
+	start := time.Now()
+	p, err := promote.New(promote.Config{Repositories: ts.w.proxyRepos(n)}, ts.coreOpts...)
+	if err != nil {
+		return sample{}, fmt.Errorf("configuring promote: %w", err)
+	}
+	rep, err := p.Promote(ctx, ts.w.sha, promote.PromoteOptions{})
+	wall := time.Since(start)
+	if err != nil {
+		return sample{}, fmt.Errorf("promote: %w", err)
+	}
+	if err := checkReport(rep, n); err != nil {
+		return sample{}, err
+	}
+	return sample{wall: wall, maxRSS: -1}, nil
+}
+
+// checkReport confirms that a promotion of n images changed every one.
+func checkReport(rep *promote.Report, n int) error {
+	if rep.Result != promote.ResultOK {
+		return fmt.Errorf("promote reported %q: %s", rep.Result, rep.Error)
+	}
+	changed := 0
+	for _, img := range rep.Images {
+		if img.Outcome == promote.OutcomeChanged {
+			changed++
+		}
+	}
+	if changed != n {
+		return fmt.Errorf("promote changed %d of %d images", changed, n)
+	}
+	return nil
+}
+
+// runCLI promotes with one promote process.
+func (ts *toolSet) runCLI(ctx context.Context, n int) (sample, error) {
+	args := []string{"promote", "--sha", ts.w.sha, "--json"}
+	for _, r := range ts.w.proxyRepos(n) {
+		args = append(args, "--image", r)
+	}
+	var acc sample
+	out, err := ts.exec(ctx, &acc, ts.bins[toolCLI], args...)
+	if err != nil {
+		return sample{}, err
+	}
+	var rep promote.Report
+	if err := json.Unmarshal(out, &rep); err != nil {
+		return sample{}, fmt.Errorf("reading the report of promote: %w", err)
+	}
+	if err := checkReport(&rep, n); err != nil {
+		return sample{}, err
+	}
+	return acc, nil
+}
+
+// runCrane reads every source manifest with one crane manifest each, then
+// tags every image with one crane tag each, one process at a time, as the
+// old workflow did.
+func (ts *toolSet) runCrane(ctx context.Context, n int) (sample, error) {
+	refs := ts.sourceRefs(n)
+	var acc sample
+	for _, ref := range refs {
+		if _, err := ts.exec(ctx, &acc, ts.bins[toolCrane], "manifest", "--insecure", ref); err != nil {
+			return sample{}, err
+		}
+	}
+	for _, ref := range refs {
+		if _, err := ts.exec(ctx, &acc, ts.bins[toolCrane], "tag", "--insecure", ref, latestTag); err != nil {
+			return sample{}, err
+		}
+	}
+	return acc, nil
+}
+
+// runSkopeo copies every source image to latest with one skopeo copy each.
+func (ts *toolSet) runSkopeo(ctx context.Context, n int) (sample, error) {
+	var acc sample
+	for i, ref := range ts.sourceRefs(n) {
+		dst := ts.w.proxyRepos(n)[i] + ":" + latestTag
+		_, err := ts.exec(ctx, &acc, ts.bins[toolSkopeo], "--policy", ts.policy, "copy", "--quiet",
+			"--src-tls-verify=false", "--dest-tls-verify=false", "--preserve-digests",
+			"docker://"+ref, "docker://"+dst)
+		if err != nil {
+			return sample{}, err
+		}
+	}
+	return acc, nil
+}
+
+// runRegctl copies every source image to latest with one regctl image copy
+// each.
+func (ts *toolSet) runRegctl(ctx context.Context, n int) (sample, error) {
+	var acc sample
+	for i, ref := range ts.sourceRefs(n) {
+		dst := ts.w.proxyRepos(n)[i] + ":" + latestTag
+		if _, err := ts.exec(ctx, &acc, ts.bins[toolRegctl], "image", "copy", ref, dst); err != nil {
+			return sample{}, err
+		}
+	}
+	return acc, nil
+}
+
+// sourceRefs returns the staging references of the first n images, through
+// the proxy.
+func (ts *toolSet) sourceRefs(n int) []string {
+	repos := ts.w.proxyRepos(n)
+	for i := range repos {
+		repos[i] += ":" + ts.w.sourceTag()
+	}
+	return repos
+}
+
+// maxOutput bounds how much of a process's output is kept.
+const maxOutput = 1 << 20
+
+// exec runs bin with args, adds its wall time to acc.wall and raises
+// acc.maxRSS to its peak memory, and returns its standard output.
+func (ts *toolSet) exec(ctx context.Context, acc *sample, bin string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = ts.env
+	cmd.Dir = ts.w.home
+	stdout := &boundedBuffer{limit: maxOutput}
+	stderr := &boundedBuffer{limit: maxOutput}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	start := time.Now()
+	err := cmd.Run()
+	acc.wall += time.Since(start)
+	if cmd.ProcessState != nil {
+		acc.maxRSS = max(acc.maxRSS, maxRSS(cmd.ProcessState))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w\n%s", filepath.Base(bin), strings.Join(args, " "), err, tail(stderr.String(), 2000))
+	}
+	return stdout.Bytes(), nil
+}
+
+// boundedBuffer keeps the first limit bytes written to it and drops the rest.
+type boundedBuffer struct {
+	bytes.Buffer
+	limit int
+}
+
+func (b *boundedBuffer) Write(p []byte) (int, error) {
+	if room := b.limit - b.Len(); room > 0 {
+		b.Buffer.Write(p[:min(room, len(p))])
+	}
+	return len(p), nil
+}
+
+// tail returns the last n bytes of s.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "..." + s[len(s)-n:]
+}
+
+// findTool resolves the executable of a third-party tool: dir first, then
+// PATH, then $GOBIN and $GOPATH/bin.
+func findTool(tool, dir string) (string, error) {
+	if dir != "" {
+		if p, ok := executable(filepath.Join(dir, tool)); ok {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath(tool); err == nil {
+		return p, nil
+	}
+	for _, d := range goBinDirs() {
+		if p, ok := executable(filepath.Join(d, tool)); ok {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s not found in %s: install it with %q (scripts/bench.sh does)", tool, searchedWhere(dir), installHint(tool))
+}
+
+// executable reports whether path is an executable file.
+func executable(path string) (string, bool) {
+	fi, err := os.Stat(path)
+	return path, err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+}
+
+// searchedWhere describes where findTool looked.
+func searchedWhere(dir string) string {
+	if dir == "" {
+		return "PATH, $GOBIN or $GOPATH/bin"
+	}
+	return dir + ", PATH, $GOBIN or $GOPATH/bin"
+}
+
+// goBinDirs lists where go install puts binaries.
+func goBinDirs() []string {
+	if gobin := os.Getenv("GOBIN"); gobin != "" {
+		return []string{gobin}
+	}
+	out, err := exec.Command("go", "env", "GOPATH").Output()
+	if err != nil {
+		return nil
+	}
+	var dirs []string
+	for p := range strings.SplitSeq(strings.TrimSpace(string(out)), string(os.PathListSeparator)) {
+		if p != "" {
+			dirs = append(dirs, filepath.Join(p, "bin"))
+		}
+	}
+	return dirs
+}
+
+// buildCLI builds the promote CLI into dir and returns its path.
+func buildCLI(ctx context.Context, dir string) (string, error) {
+	out := filepath.Join(dir, "promote")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "github.com/molecule-ai/promote/cmd/promote")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("building the promote CLI (run from the module root): %w\n%s", err, stderr.String())
+	}
+	return out, nil
+}
+
+// toolVersion returns what a tool says its version is, on one line.
+func toolVersion(ctx context.Context, env []string, tool, bin string) string {
+	var args []string
+	switch tool {
+	case toolCrane:
+		args = []string{"version"}
+	case toolRegctl:
+		args = []string{"version", "--format", "{{.VCSTag}}"}
+	case toolSkopeo:
+		args = []string{"--version"}
+	default:
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = env
+	out, err := cmd.Output()
+	if err != nil {
+		return "unknown version"
+	}
+	return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(string(out)), "skopeo version "))
+}
+
+// setupTools finds the executables of the tools in cfg, builds the cli
+// when none is given, and writes the tools' configuration. It returns the
+// tools that can run and, in smoke mode, the third-party tools skipped as
+// missing.
+func setupTools(ctx context.Context, cfg config, w *world) (ts *toolSet, run []string, skipped map[string]error, err error) {
+	ts = &toolSet{w: w, env: w.childEnv(), bins: map[string]string{}, coreOpts: []promote.Option{promote.WithAnonymous()}}
+	if cfg.coreConcurrency > 0 {
+		ts.coreOpts = append(ts.coreOpts, promote.WithConcurrency(cfg.coreConcurrency))
+	}
+	skipped = map[string]error{}
+	for _, tool := range cfg.tools {
+		switch tool {
+		case toolCore:
+		case toolCLI:
+			bin := cfg.promoteBin
+			if bin == "" {
+				if bin, err = buildCLI(ctx, w.dir); err != nil {
+					return nil, nil, nil, err
+				}
+			}
+			ts.bins[tool] = bin
+		default:
+			bin, err := findTool(tool, cfg.toolsDir)
+			if err != nil {
+				if cfg.smoke {
+					skipped[tool] = err
+					continue
+				}
+				return nil, nil, nil, err
+			}
+			ts.bins[tool] = bin
+		}
+		run = append(run, tool)
+	}
+	if _, ok := ts.bins[toolSkopeo]; ok {
+		ts.policy = filepath.Join(w.dir, "policy.json")
+		policy := `{"default":[{"type":"insecureAcceptAnything"}]}` + "\n"
+		if err := os.WriteFile(ts.policy, []byte(policy), 0o600); err != nil {
+			return nil, nil, nil, fmt.Errorf("writing the skopeo policy: %w", err)
+		}
+	}
+	if bin, ok := ts.bins[toolRegctl]; ok {
+		var acc sample
+		if _, err := ts.exec(ctx, &acc, bin, "registry", "set", "--tls", "disabled", w.proxy.Addr); err != nil {
+			return nil, nil, nil, fmt.Errorf("configuring regctl: %w", err)
+		}
+	}
+	if len(run) == 0 {
+		return nil, nil, nil, errors.New("no tool to run")
+	}
+	return ts, run, skipped, nil
+}
