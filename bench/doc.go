@@ -32,10 +32,15 @@
 // The CPU time that the registry, the proxy and the tools spend is in both
 // medians and cancels out.
 //
-// Peak memory is the largest maximum resident set size (getrusage) of any
-// process a tool ran. The core runs inside this process, which also holds
-// the proxy and the measurements, so its peak memory is reported as n/a;
-// the cli row measures the same code in a process of its own.
+// Peak memory is the largest peak resident set size of any process a tool
+// ran. Each process is started through the small rusage command
+// (./bench/rusage), which reports the wall time and the getrusage peak of
+// its child: a child started straight from this process would count this
+// process's own memory as well, since at exec the kernel keeps the
+// high-water mark of the address space the child replaces. The core runs
+// inside this process, which also holds the proxy and the measurements, so
+// its peak memory is reported as n/a; the cli row measures the same code in
+// a process of its own.
 //
 // After the table it checks the targets, one PASS or FAIL line each, for
 // both core and cli:

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,6 +64,9 @@ type toolSet struct {
 	policy string
 	// coreOpts are the options the core tool passes to promote.New.
 	coreOpts []promote.Option
+	// rusage is the rusage command, which every process is started
+	// through, and usageFile where it writes its measurements.
+	rusage, usageFile string
 }
 
 // runnerFor returns the runner of tool.
@@ -125,7 +129,7 @@ func (ts *toolSet) runCLI(ctx context.Context, n int) (sample, error) {
 	for _, r := range ts.w.proxyRepos(n) {
 		args = append(args, "--image", r)
 	}
-	var acc sample
+	acc := sample{maxRSS: -1}
 	out, err := ts.exec(ctx, &acc, ts.bins[toolCLI], args...)
 	if err != nil {
 		return sample{}, err
@@ -145,7 +149,7 @@ func (ts *toolSet) runCLI(ctx context.Context, n int) (sample, error) {
 // old workflow did.
 func (ts *toolSet) runCrane(ctx context.Context, n int) (sample, error) {
 	refs := ts.sourceRefs(n)
-	var acc sample
+	acc := sample{maxRSS: -1}
 	for _, ref := range refs {
 		if _, err := ts.exec(ctx, &acc, ts.bins[toolCrane], "manifest", "--insecure", ref); err != nil {
 			return sample{}, err
@@ -161,7 +165,7 @@ func (ts *toolSet) runCrane(ctx context.Context, n int) (sample, error) {
 
 // runSkopeo copies every source image to latest with one skopeo copy each.
 func (ts *toolSet) runSkopeo(ctx context.Context, n int) (sample, error) {
-	var acc sample
+	acc := sample{maxRSS: -1}
 	for i, ref := range ts.sourceRefs(n) {
 		dst := ts.w.proxyRepos(n)[i] + ":" + latestTag
 		_, err := ts.exec(ctx, &acc, ts.bins[toolSkopeo], "--policy", ts.policy, "copy", "--quiet",
@@ -177,7 +181,7 @@ func (ts *toolSet) runSkopeo(ctx context.Context, n int) (sample, error) {
 // runRegctl copies every source image to latest with one regctl image copy
 // each.
 func (ts *toolSet) runRegctl(ctx context.Context, n int) (sample, error) {
-	var acc sample
+	acc := sample{maxRSS: -1}
 	for i, ref := range ts.sourceRefs(n) {
 		dst := ts.w.proxyRepos(n)[i] + ":" + latestTag
 		if _, err := ts.exec(ctx, &acc, ts.bins[toolRegctl], "image", "copy", ref, dst); err != nil {
@@ -200,25 +204,46 @@ func (ts *toolSet) sourceRefs(n int) []string {
 // maxOutput bounds how much of a process's output is kept.
 const maxOutput = 1 << 20
 
-// exec runs bin with args, adds its wall time to acc.wall and raises
-// acc.maxRSS to its peak memory, and returns its standard output.
+// exec runs bin with args through the rusage command, adds its wall time
+// to acc.wall, raises acc.maxRSS to its peak memory, and returns its
+// standard output.
 func (ts *toolSet) exec(ctx context.Context, acc *sample, bin string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd := exec.CommandContext(ctx, ts.rusage, append([]string{"-o", ts.usageFile, "--", bin}, args...)...)
 	cmd.Env = ts.env
 	cmd.Dir = ts.w.home
 	stdout := &boundedBuffer{limit: maxOutput}
 	stderr := &boundedBuffer{limit: maxOutput}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	start := time.Now()
-	err := cmd.Run()
-	acc.wall += time.Since(start)
-	if cmd.ProcessState != nil {
-		acc.maxRSS = max(acc.maxRSS, maxRSS(cmd.ProcessState))
+	if err := os.Remove(ts.usageFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("removing %s: %w", ts.usageFile, err)
 	}
-	if err != nil {
+	err := cmd.Run()
+	wall, rss, uerr := readUsage(ts.usageFile)
+	if uerr == nil {
+		acc.wall += wall
+		acc.maxRSS = max(acc.maxRSS, rss)
+	}
+	switch {
+	case err != nil:
 		return nil, fmt.Errorf("%s %s: %w\n%s", filepath.Base(bin), strings.Join(args, " "), err, tail(stderr.String(), 2000))
+	case uerr != nil:
+		return nil, fmt.Errorf("%s %s: %w", filepath.Base(bin), strings.Join(args, " "), uerr)
 	}
 	return stdout.Bytes(), nil
+}
+
+// readUsage reads the wall time and peak memory that the rusage command
+// wrote to path.
+func readUsage(path string) (time.Duration, int64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("reading the measurements of rusage: %w", err)
+	}
+	var ns, rss int64
+	if _, err := fmt.Sscanf(string(b), "%d %d", &ns, &rss); err != nil {
+		return 0, 0, fmt.Errorf("reading the measurements of rusage %q: %w", b, err)
+	}
+	return time.Duration(ns), rss, nil
 }
 
 // boundedBuffer keeps the first limit bytes written to it and drops the rest.
@@ -293,14 +318,14 @@ func goBinDirs() []string {
 	return dirs
 }
 
-// buildCLI builds the promote CLI into dir and returns its path.
-func buildCLI(ctx context.Context, dir string) (string, error) {
-	out := filepath.Join(dir, "promote")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "github.com/molecule-ai/promote/cmd/promote")
+// build builds the command pkg into dir and returns its path.
+func build(ctx context.Context, dir, pkg string) (string, error) {
+	out := filepath.Join(dir, filepath.Base(pkg))
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("building the promote CLI (run from the module root): %w\n%s", err, stderr.String())
+		return "", fmt.Errorf("building %s (run the benchmark from the module root): %w\n%s", pkg, err, stderr.String())
 	}
 	return out, nil
 }
@@ -339,13 +364,17 @@ func setupTools(ctx context.Context, cfg config, w *world) (ts *toolSet, run []s
 		ts.coreOpts = append(ts.coreOpts, promote.WithConcurrency(cfg.coreConcurrency))
 	}
 	skipped = map[string]error{}
+	if ts.rusage, err = build(ctx, w.dir, "github.com/molecule-ai/promote/bench/rusage"); err != nil {
+		return nil, nil, nil, err
+	}
+	ts.usageFile = filepath.Join(w.dir, "rusage.out")
 	for _, tool := range cfg.tools {
 		switch tool {
 		case toolCore:
 		case toolCLI:
 			bin := cfg.promoteBin
 			if bin == "" {
-				if bin, err = buildCLI(ctx, w.dir); err != nil {
+				if bin, err = build(ctx, w.dir, "github.com/molecule-ai/promote/cmd/promote"); err != nil {
 					return nil, nil, nil, err
 				}
 			}
@@ -371,7 +400,7 @@ func setupTools(ctx context.Context, cfg config, w *world) (ts *toolSet, run []s
 		}
 	}
 	if bin, ok := ts.bins[toolRegctl]; ok {
-		var acc sample
+		acc := sample{maxRSS: -1}
 		if _, err := ts.exec(ctx, &acc, bin, "registry", "set", "--tls", "disabled", w.proxy.Addr); err != nil {
 			return nil, nil, nil, fmt.Errorf("configuring regctl: %w", err)
 		}

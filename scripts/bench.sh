@@ -91,10 +91,9 @@ fi
 build=$(mktemp -d "${TMPDIR:-/tmp}/promote-bench-build.XXXXXX")
 trap 'rm -rf "$build"' EXIT
 cd "$root"
-log "building the promote CLI and the benchmark"
-go build -o "$build/promote" ./cmd/promote
+log "building the benchmark"
 go build -o "$build/bench" ./bench
-
+# The benchmark builds the promote CLI into a temporary directory itself.
 status=0
-"$build/bench" -promote-bin "$build/promote" -tools-dir "$tools_dir" ${args[@]+"${args[@]}"} || status=$?
+"$build/bench" -tools-dir "$tools_dir" ${args[@]+"${args[@]}"} || status=$?
 exit "$status"
