@@ -141,7 +141,7 @@ func checks(rows []row) []check {
 				continue
 			}
 			out = append(out, check{verdict(r.roundTrips <= maxRoundTrips),
-				fmt.Sprintf("%s N=%d: %.1f sequential round trips (target <= %g)", tool, r.n, r.roundTrips, maxRoundTrips)})
+				fmt.Sprintf("%s N=%d: %.2f sequential round trips (target <= %g)", tool, r.n, r.roundTrips, maxRoundTrips)})
 		}
 		for _, t := range []struct {
 			n    int
@@ -155,7 +155,7 @@ func checks(rows []row) []check {
 				out = append(out, check{"SKIP", fmt.Sprintf("%s N=%d: %gx faster than crane (crane not run)", tool, t.n, t.want)})
 			default:
 				out = append(out, check{verdict(r.speedup >= t.want),
-					fmt.Sprintf("%s N=%d: median wall %.1fx lower than crane's (target >= %gx)", tool, t.n, r.speedup, t.want)})
+					fmt.Sprintf("%s N=%d: median wall %.2fx lower than crane's (target >= %gx)", tool, t.n, r.speedup, t.want)})
 			}
 		}
 	}
@@ -173,8 +173,11 @@ func checks(rows []row) []check {
 func writeResults(w io.Writer, r *results) bool {
 	fmt.Fprintf(w, "### promote benchmark\n\n")
 	mode := fmt.Sprintf("%d repetitions", r.reps)
-	if r.smoke {
+	switch {
+	case r.smoke:
 		mode = "smoke run, 1 repetition"
+	case r.reps == 1:
+		mode = "1 repetition"
 	}
 	fmt.Fprintf(w, "Distribution registry on loopback behind a proxy adding %s per request; %s; medians. Took %s.\n\n",
 		r.delay, mode, r.elapsed.Round(time.Second))

@@ -157,12 +157,12 @@ func TestChecks(t *testing.T) {
 		got[c.text] = c.status
 	}
 	wants := map[string]string{
-		"core N=2: 4.0 sequential round trips (target <= 5)":             "PASS",
-		"core N=20: 40.0 sequential round trips (target <= 5)":           "FAIL",
-		"core N=50: 4.0 sequential round trips (target <= 5)":            "PASS",
-		"cli N=2: median wall 15.2x lower than crane's (target >= 3x)":   "PASS",
-		"cli N=20: median wall 18.2x lower than crane's (target >= 15x)": "PASS",
-		"cli N=50: peak RSS 30.0 MiB (target <= 40 MiB)":                 "PASS",
+		"core N=2: 4.00 sequential round trips (target <= 5)":             "PASS",
+		"core N=20: 40.00 sequential round trips (target <= 5)":           "FAIL",
+		"core N=50: 4.00 sequential round trips (target <= 5)":            "PASS",
+		"cli N=2: median wall 15.15x lower than crane's (target >= 3x)":   "PASS",
+		"cli N=20: median wall 18.18x lower than crane's (target >= 15x)": "PASS",
+		"cli N=50: peak RSS 30.0 MiB (target <= 40 MiB)":                  "PASS",
 	}
 	for text, status := range wants {
 		if got[text] != status {

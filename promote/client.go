@@ -88,7 +88,9 @@ func (o *options) connect(ctx context.Context, base http.RoundTripper, repos []n
 	if err != nil {
 		return nil, fmt.Errorf("connecting to %s: %w", reg.RegistryStr(), err)
 	}
-	puller, err := remote.NewPuller(remote.WithTransport(tr))
+	// The puller limits blob reads to its jobs; image configs are read one
+	// per repository, so they must all fit in one round trip.
+	puller, err := remote.NewPuller(remote.WithTransport(tr), remote.WithJobs(o.concurrency))
 	if err != nil {
 		return nil, err
 	}
