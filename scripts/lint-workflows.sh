@@ -46,4 +46,5 @@ if ((${#workflows[@]} == 0)); then
 fi
 
 "$actionlint" -shellcheck "$shellcheck" -pyflakes "" -color=false "${workflows[@]}"
+"$shellcheck" .github/scripts/*.sh scripts/*.sh .ci/run
 echo "lint-workflows: ${#workflows[@]} workflows, no findings"

@@ -11,7 +11,7 @@ step "setup"
 scripts/setup.sh
 
 step "gofmt"
-unformatted=$(gofmt -l $(git ls-files '*.go'))
+unformatted=$(git ls-files -z '*.go' | xargs -0 gofmt -l)
 if [[ -n $unformatted ]]; then
 	echo "gofmt would change:" >&2
 	echo "$unformatted" >&2
