@@ -61,10 +61,11 @@ func (r *run) apply(ctx context.Context, rep *Report, moves []move) error {
 
 	// A promotion that failed because its context expired must still be
 	// checked and undone, so reading back may need a context of its own.
-	readCtx, cancelRead := r.restoreContext(ctx)
-	defer cancelRead()
-	if ctx.Err() == nil {
-		readCtx = ctx
+	readCtx := ctx
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		readCtx, cancel = r.restoreContext(ctx)
+		defer cancel()
 	}
 	states := r.readBack(readCtx, moves)
 

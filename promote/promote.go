@@ -73,38 +73,19 @@ func (p *Promoter) promote(ctx context.Context, action string, s SHA, opts Promo
 		return nil
 	})
 
-	var moves []move
+	pl := planner{rep: rep}
 	for i := range n {
 		for t, tag := range p.plan.targets {
 			img := Image{Repository: r.repo(i).Name(), Source: r.sourceRef(i, s), Target: r.repo(i).Tag(tag).Name()}
 			if errs[i] != nil {
-				img.Outcome, img.Detail = OutcomeFailed, errs[i].Error()
-				rep.Images = append(rep.Images, img)
+				pl.fail(img, errs[i])
 				continue
 			}
 			img.describe(sources[i])
-			old := currents[i].targets[t]
-			if old != nil {
-				img.PreviousDigest = old.Digest.String()
-			}
-			if old != nil && old.Digest == sources[i].desc.Digest {
-				img.Outcome = OutcomeUnchanged
-				rep.Images = append(rep.Images, img)
-				continue
-			}
-			img.Outcome = OutcomeWouldChange
-			entry := len(rep.Images)
-			rep.Images = append(rep.Images, img)
-			moves = append(moves, move{client: r.clients[i], entry: entry, tag: tag, before: manifestPtr(old), after: manifestOf(sources[i].desc)})
-			if opts.NoBackup || old == nil {
-				continue
-			}
-			if bk := currents[i].backups[t]; bk == nil || bk.Digest != old.Digest {
-				moves = append(moves, move{client: r.clients[i], entry: entry, tag: tag + BackupSuffix, before: manifestPtr(bk), after: manifestOf(old)})
-			}
+			pl.add(r.clients[i], img, tag, currents[i].targets[t], sources[i].desc, currents[i].backups[t], !opts.NoBackup)
 		}
 	}
-	return rep, r.finishPlan(ctx, rep, sourceRefs(r, s), errs, moves)
+	return rep, r.finishPlan(ctx, rep, sourceRefs(r, s), errs, pl.moves)
 }
 
 // swap plans moving every target tag to its backup and the backup to the
@@ -130,35 +111,54 @@ func (p *Promoter) swap(ctx context.Context, dryRun bool) (*Report, error) {
 		return nil
 	})
 
-	var moves []move
+	pl := planner{rep: rep}
 	for i := range n {
 		for t, tag := range p.plan.targets {
 			img := Image{Repository: r.repo(i).Name(), Source: r.repo(i).Tag(tag + BackupSuffix).Name(), Target: r.repo(i).Tag(tag).Name()}
 			if errs[i] != nil {
-				img.Outcome, img.Detail = OutcomeFailed, errs[i].Error()
-				rep.Images = append(rep.Images, img)
+				pl.fail(img, errs[i])
 				continue
 			}
-			old, bk := currents[i].targets[t], currents[i].backups[t]
+			bk := currents[i].backups[t]
 			img.Digest, img.MediaType = bk.Digest.String(), string(bk.MediaType)
-			if old != nil {
-				img.PreviousDigest = old.Digest.String()
-			}
-			if old != nil && old.Digest == bk.Digest {
-				img.Outcome = OutcomeUnchanged
-				rep.Images = append(rep.Images, img)
-				continue
-			}
-			img.Outcome = OutcomeWouldChange
-			entry := len(rep.Images)
-			rep.Images = append(rep.Images, img)
-			moves = append(moves, move{client: r.clients[i], entry: entry, tag: tag, before: manifestPtr(old), after: manifestOf(bk)})
-			if old != nil {
-				moves = append(moves, move{client: r.clients[i], entry: entry, tag: tag + BackupSuffix, before: manifestPtr(bk), after: manifestOf(old)})
-			}
+			pl.add(r.clients[i], img, tag, currents[i].targets[t], bk, bk, true)
 		}
 	}
-	return rep, r.finishPlan(ctx, rep, repoNames(r), errs, moves)
+	return rep, r.finishPlan(ctx, rep, repoNames(r), errs, pl.moves)
+}
+
+// planner collects report entries and the tag moves that carry them out.
+type planner struct {
+	rep   *Report
+	moves []move
+}
+
+// fail records img as failed with err.
+func (pl *planner) fail(img Image, err error) {
+	img.Outcome, img.Detail = OutcomeFailed, err.Error()
+	pl.rep.Images = append(pl.rep.Images, img)
+}
+
+// add records img for target tag, which points at old (nil: absent). If old
+// is already next, nothing moves. Otherwise the target moves to next and,
+// with backup set and a target that existed, its backup tag (now at bk)
+// moves to old.
+func (pl *planner) add(c *repoClient, img Image, tag string, old, next, bk *remote.Descriptor, backup bool) {
+	if old != nil {
+		img.PreviousDigest = old.Digest.String()
+	}
+	if old != nil && old.Digest == next.Digest {
+		img.Outcome = OutcomeUnchanged
+		pl.rep.Images = append(pl.rep.Images, img)
+		return
+	}
+	img.Outcome = OutcomeWouldChange
+	entry := len(pl.rep.Images)
+	pl.rep.Images = append(pl.rep.Images, img)
+	pl.moves = append(pl.moves, move{client: c, entry: entry, tag: tag, before: manifestPtr(old), after: manifestOf(next)})
+	if backup && old != nil && (bk == nil || bk.Digest != old.Digest) {
+		pl.moves = append(pl.moves, move{client: c, entry: entry, tag: tag + BackupSuffix, before: manifestPtr(bk), after: manifestOf(old)})
+	}
 }
 
 // repoNames lists every repository's name.

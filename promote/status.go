@@ -2,6 +2,7 @@ package promote
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 )
@@ -34,7 +35,7 @@ func (p *Promoter) Status(ctx context.Context) (*Report, error) {
 				if err := c.describeTag(ctx, img, tag); err != nil {
 					img.Outcome, img.Detail = OutcomeFailed, err.Error()
 					mu.Lock()
-					errs[i] = joinErr(errs[i], err)
+					errs[i] = errors.Join(errs[i], err)
 					mu.Unlock()
 				}
 			})
@@ -78,11 +79,4 @@ func (c *repoClient) describeTag(ctx context.Context, img *Image, tag string) er
 	img.Outcome = OutcomeCurrent
 	wg.Wait()
 	return backupErr
-}
-
-func joinErr(a, b error) error {
-	if a == nil {
-		return b
-	}
-	return fmt.Errorf("%w; %w", a, b)
 }
