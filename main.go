@@ -101,11 +101,15 @@ func (m *Promote) Verify(
 	// Git commit sha of the images: 7 to 40 hexadecimal characters.
 	sha string,
 ) (*Report, error) {
+	s, err := promote.ParseSHA(sha)
+	if err != nil {
+		return nil, err
+	}
 	p, err := m.promoter(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return newReport(p.Verify(ctx, sha))
+	return newReport(p.Verify(ctx, s))
 }
 
 // Move every target tag of every image to the commit's verified digests, all or nothing
@@ -122,11 +126,15 @@ func (m *Promote) Promote(
 	// +optional
 	noBackup bool,
 ) (*Report, error) {
+	s, err := promote.ParseSHA(sha)
+	if err != nil {
+		return nil, err
+	}
 	p, err := m.promoter(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return newReport(p.Promote(ctx, sha, promote.PromoteOptions{DryRun: dryRun, NoBackup: noBackup}))
+	return newReport(p.Promote(ctx, s, promote.WriteOptions{DryRun: dryRun, NoBackup: noBackup}))
 }
 
 // Move the target tags back: to a commit's images, or, without a sha, swap each with its <tag>-previous backup
@@ -141,11 +149,18 @@ func (m *Promote) Rollback(
 	// +optional
 	dryRun bool,
 ) (*Report, error) {
+	var s promote.SHA
+	if sha != "" {
+		var err error
+		if s, err = promote.ParseSHA(sha); err != nil {
+			return nil, err
+		}
+	}
 	p, err := m.promoter(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return newReport(p.Rollback(ctx, sha, promote.PromoteOptions{DryRun: dryRun}))
+	return newReport(p.Rollback(ctx, s, promote.WriteOptions{DryRun: dryRun}))
 }
 
 // Show what every target tag points at: digest, revision, creation time and its -previous backup

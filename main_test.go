@@ -33,7 +33,7 @@ func TestConstructorDefaultsMatchTheCore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(p.Repositories(), ","); got != strings.Join(promote.DefaultRepositories, ",") {
+	if got := strings.Join(p.Repositories(), ","); got != strings.Join(promote.DefaultRepositories(), ",") {
 		t.Errorf("repositories = %s", got)
 	}
 	src, err := readPragmas("main.go")
@@ -41,9 +41,9 @@ func TestConstructorDefaultsMatchTheCore(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		`+default=["` + strings.Join(promote.DefaultRepositories, `", "`) + `"]`,
+		`+default=["` + strings.Join(promote.DefaultRepositories(), `", "`) + `"]`,
 		`+default="` + promote.DefaultSourceTag + `"`,
-		`+default=["` + strings.Join(promote.DefaultTargetTags, `", "`) + `"]`,
+		`+default=["` + strings.Join(promote.DefaultTargetTags(), `", "`) + `"]`,
 	} {
 		if !strings.Contains(src, want) {
 			t.Errorf("main.go lacks the pragma %s", want)

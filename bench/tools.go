@@ -95,7 +95,11 @@ func (ts *toolSet) runCore(ctx context.Context, n int) (sample, error) {
 	if err != nil {
 		return sample{}, fmt.Errorf("configuring promote: %w", err)
 	}
-	rep, err := p.Promote(ctx, ts.w.sha, promote.PromoteOptions{})
+	sha, err := promote.ParseSHA(ts.w.sha)
+	if err != nil {
+		return sample{}, err
+	}
+	rep, err := p.Promote(ctx, sha, promote.WriteOptions{})
 	wall := time.Since(start)
 	if err != nil {
 		return sample{}, fmt.Errorf("promote: %w", err)

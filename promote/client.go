@@ -32,9 +32,10 @@ func (o *options) baseTransport() http.RoundTripper {
 	if len(o.endpoints) > 0 {
 		t = &endpointTransport{inner: t, endpoints: o.endpoints}
 	}
-	return transport.NewRetry(t,
+	t = transport.NewRetry(t,
 		transport.WithRetryBackoff(o.backoff),
 		transport.WithRetryStatusCodes(retryStatusCodes...))
+	return transport.NewUserAgent(t, o.userAgent)
 }
 
 // endpointTransport sends requests for some registries to another address.

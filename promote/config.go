@@ -10,13 +10,13 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
-// Defaults used where a [Config] field is empty.
-var (
-	// DefaultRepositories are the images promoted when none are configured.
-	DefaultRepositories = []string{"ghcr.io/molecule-ai/platform", "ghcr.io/molecule-ai/platform-tenant"}
-	// DefaultTargetTags are the tags moved when none are configured.
-	DefaultTargetTags = []string{"latest"}
-)
+// DefaultRepositories returns the images promoted when none are configured.
+func DefaultRepositories() []string {
+	return []string{"ghcr.io/molecule-ai/platform", "ghcr.io/molecule-ai/platform-tenant"}
+}
+
+// DefaultTargetTags returns the tags moved when none are configured.
+func DefaultTargetTags() []string { return []string{"latest"} }
 
 const (
 	// DefaultSourceTag is the source tag template used when none is configured.
@@ -65,7 +65,7 @@ func parseConfig(cfg Config, insecure map[string]bool) (plan, error) {
 
 	repos := cfg.Repositories
 	if len(repos) == 0 {
-		repos = DefaultRepositories
+		repos = DefaultRepositories()
 	}
 	seen := map[string]bool{}
 	for _, s := range repos {
@@ -94,7 +94,7 @@ func parseConfig(cfg Config, insecure map[string]bool) (plan, error) {
 
 	targets := cfg.TargetTags
 	if len(targets) == 0 {
-		targets = DefaultTargetTags
+		targets = DefaultTargetTags()
 	}
 	seenTag := map[string]bool{}
 	for _, t := range targets {

@@ -86,7 +86,7 @@ func TestParseConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(p.Repositories(), " "); got != strings.Join(DefaultRepositories, " ") {
+	if got := strings.Join(p.Repositories(), " "); got != strings.Join(DefaultRepositories(), " ") {
 		t.Errorf("repositories = %s", got)
 	}
 	sha, _ := ParseSHA("ABCDEF0123456789abcdef0123456789abcdef01")

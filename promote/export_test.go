@@ -4,5 +4,11 @@ import "context"
 
 // WithAfterVerify runs hook between verification and the first write.
 func WithAfterVerify(hook func(context.Context)) Option {
-	return func(o *options) { o.afterVerify = hook }
+	return func(o *options) error { o.afterVerify = hook; return nil }
+}
+
+// WithBeforeRestore runs hook after a failed read-back, before any tag is
+// put back.
+func WithBeforeRestore(hook func(context.Context)) Option {
+	return func(o *options) error { o.beforeRestore = hook; return nil }
 }

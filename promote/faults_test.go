@@ -52,7 +52,7 @@ func TestFaultsLeaveRegistryAllOrNothing(t *testing.T) {
 				ctx, cancel = context.WithTimeout(ctx, tc.timeout)
 				defer cancel()
 			}
-			rep, err := f.promoter(promote.Config{}).Promote(ctx, newSHA, promote.PromoteOptions{})
+			rep, err := f.promoter(promote.Config{}).Promote(ctx, sha(newSHA), promote.WriteOptions{})
 			f.proxy.SetFault(nil)
 
 			if want := errorKindsByExpected[tc.promoted]; !errors.Is(err, want) || (want == nil && err != nil) {
@@ -100,7 +100,7 @@ func TestRestoreRemovesTagsThatDidNotExist(t *testing.T) {
 			before := f.state("latest", "staging-2222222")
 			f.proxy.SetFault(registrytest.Always(tenantLatestPut, registrytest.Reply(403)))
 
-			rep, err := f.promoter(promote.Config{}).Promote(context.Background(), newSHA, promote.PromoteOptions{})
+			rep, err := f.promoter(promote.Config{}).Promote(context.Background(), sha(newSHA), promote.WriteOptions{})
 			if !errors.Is(err, promote.ErrNotPromoted) {
 				t.Fatalf("err = %v, want ErrNotPromoted", err)
 			}
@@ -143,7 +143,7 @@ func TestMixedStateIsReported(t *testing.T) {
 			return registrytest.Pass()
 		},
 	))
-	rep, err := f.promoter(promote.Config{}).Promote(context.Background(), newSHA, promote.PromoteOptions{})
+	rep, err := f.promoter(promote.Config{}).Promote(context.Background(), sha(newSHA), promote.WriteOptions{})
 	if !errors.Is(err, promote.ErrMixedState) {
 		t.Fatalf("err = %v, want ErrMixedState", err)
 	}
@@ -177,13 +177,13 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 	collect := func(rep *promote.Report, err error) {
 		outputs = append(outputs, reportOutputs(t, rep, err)...)
 	}
-	collect(p.Verify(ctx, newSHA))
-	collect(p.Verify(ctx, "abcdef0"))
-	collect(p.Promote(ctx, newSHA, promote.PromoteOptions{DryRun: true}))
+	collect(p.Verify(ctx, sha(newSHA)))
+	collect(p.Verify(ctx, sha("abcdef0")))
+	collect(p.Promote(ctx, sha(newSHA), promote.WriteOptions{DryRun: true}))
 	f.proxy.SetFault(registrytest.Always(tenantLatestPut, registrytest.Reply(500)))
-	collect(p.Promote(ctx, newSHA, promote.PromoteOptions{}))
+	collect(p.Promote(ctx, sha(newSHA), promote.WriteOptions{}))
 	f.proxy.SetFault(nil)
-	collect(p.Promote(ctx, newSHA, promote.PromoteOptions{}))
+	collect(p.Promote(ctx, sha(newSHA), promote.WriteOptions{}))
 	collect(p.Status(ctx))
 
 	wrong, err := promote.New(promote.Config{Repositories: f.repos},
@@ -191,7 +191,7 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	collect(wrong.Verify(ctx, newSHA))
+	collect(wrong.Verify(ctx, sha(newSHA)))
 	outputs = append(outputs, promote.Secret(testPassword).String())
 	assertNoSecret(t, outputs...)
 	if len(outputs) < 10 {

@@ -232,3 +232,6 @@ func reportOutputs(t *testing.T, rep *promote.Report, err error) []string {
 	}
 	return out
 }
+
+// sha parses one of the tests' commit shas.
+func sha(s string) promote.SHA { return promote.MustParseSHA(s) }

@@ -2,6 +2,7 @@ package promote
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -9,8 +10,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// Option configures a [Promoter].
-type Option func(*options)
+// Option configures a [Promoter]. An option given an unusable value makes
+// [New] fail with an error wrapping [ErrInvalidInput].
+type Option func(*options) error
 
 type options struct {
 	keychain       authn.Keychain
@@ -20,9 +22,13 @@ type options struct {
 	concurrency    int
 	backoff        remote.Backoff
 	restoreTimeout time.Duration
+	userAgent      string
 	// afterVerify runs between verification and the first write; tests use
 	// it to re-push a source tag at the worst moment.
 	afterVerify func(context.Context)
+	// beforeRestore runs after the read-back found a failure and before any
+	// tag is put back; tests use it to let another writer in.
+	beforeRestore func(context.Context)
 }
 
 func defaultOptions() options {
@@ -38,13 +44,20 @@ func defaultOptions() options {
 			Steps:    4,
 		},
 		restoreTimeout: time.Minute,
+		userAgent:      "promote/" + Version(),
 	}
 }
 
 // WithKeychain resolves credentials through k. The default is
 // [authn.DefaultKeychain], which reads the docker config file.
 func WithKeychain(k authn.Keychain) Option {
-	return func(o *options) { o.keychain = k }
+	return func(o *options) error {
+		if k == nil {
+			return invalid("keychain", "nil", "a keychain is required")
+		}
+		o.keychain = k
+		return nil
+	}
 }
 
 // WithAnonymous sends no credentials, except those given with
@@ -57,8 +70,25 @@ func WithAnonymous() Option {
 // "localhost:5000") with username and password. It takes precedence over the
 // keychain for that registry and may be given once per registry.
 func WithCredentials(registry, username string, password Secret) Option {
-	return func(o *options) {
+	return func(o *options) error {
+		var errs []error
+		if !hostPattern.MatchString(registry) {
+			errs = append(errs, invalid("registry", registry, "expected a registry host such as ghcr.io or localhost:5000"))
+		}
+		if username == "" {
+			errs = append(errs, invalid("username", username, "must not be empty"))
+		}
+		if password == "" {
+			errs = append(errs, invalid("password", "", "must not be empty"))
+		}
+		if _, dup := o.credentials[registry]; dup {
+			errs = append(errs, invalid("registry", registry, "credentials given more than once"))
+		}
+		if len(errs) > 0 {
+			return errors.Join(errs...)
+		}
 		o.credentials[registry] = Credential{Username: username, Password: password}
+		return nil
 	}
 }
 
@@ -66,24 +96,38 @@ func WithCredentials(registry, username string, password Secret) Option {
 // authentication and retries. The default is a private copy of
 // [remote.DefaultTransport].
 func WithTransport(t http.RoundTripper) Option {
-	return func(o *options) { o.transport = t }
+	return func(o *options) error {
+		if t == nil {
+			return invalid("transport", "nil", "a transport is required")
+		}
+		o.transport = t
+		return nil
+	}
 }
 
 // WithEndpoint sends every request for registry (as it appears in the image
 // names, e.g. "localhost:5000") to hostport instead, over plain HTTP. Image
-// names, and the Host header, keep the registry as given.
+// names, the Host header and error messages keep the registry as given.
 func WithEndpoint(registry, hostport string) Option {
-	return func(o *options) { o.endpoints[registry] = hostport }
+	return func(o *options) error {
+		if !hostPattern.MatchString(registry) || hostport == "" {
+			return invalid("endpoint", registry+"="+hostport, "expected a registry host and a host:port")
+		}
+		o.endpoints[registry] = hostport
+		return nil
+	}
 }
 
 // WithConcurrency bounds how many repositories are worked on at once; each
 // has at most one request per target tag and backup tag in flight. The
 // default, 64, lets a release of up to 64 images move in one round trip.
 func WithConcurrency(n int) Option {
-	return func(o *options) {
-		if n > 0 {
-			o.concurrency = n
+	return func(o *options) error {
+		if n <= 0 {
+			return invalid("concurrency", itoa(n), "must be at least 1")
 		}
+		o.concurrency = n
+		return nil
 	}
 }
 
@@ -91,7 +135,13 @@ func WithConcurrency(n int) Option {
 // connection reset) are retried. The default tries 4 times, waiting 250 ms,
 // then 500 ms, then 1 s.
 func WithRetryBackoff(b remote.Backoff) Option {
-	return func(o *options) { o.backoff = b }
+	return func(o *options) error {
+		if b.Steps < 1 {
+			return invalid("retry backoff", itoa(b.Steps)+" steps", "must try at least once")
+		}
+		o.backoff = b
+		return nil
+	}
 }
 
 // WithRestoreTimeout bounds the time spent putting tags back after a failed
@@ -99,9 +149,11 @@ func WithRetryBackoff(b remote.Backoff) Option {
 // failed because its context expired can still be undone. The default is one
 // minute.
 func WithRestoreTimeout(d time.Duration) Option {
-	return func(o *options) {
-		if d > 0 {
-			o.restoreTimeout = d
+	return func(o *options) error {
+		if d <= 0 {
+			return invalid("restore timeout", d.String(), "must be positive")
 		}
+		o.restoreTimeout = d
+		return nil
 	}
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// PromoteOptions adjust one Promote or Rollback call.
-type PromoteOptions struct {
+// WriteOptions adjust one Promote or Rollback call.
+type WriteOptions struct {
 	// DryRun makes every read and no write, and reports what would change.
 	DryRun bool
 	// NoBackup skips writing "<target>-previous" at the target's old digest.
@@ -32,31 +32,26 @@ type current struct {
 // "<target>-previous" at its old digest. Every written tag is read back; if
 // any write or read-back fails, every tag that moved is put back and the
 // error wraps [ErrNotPromoted], or [ErrMixedState] if some could not be.
-func (p *Promoter) Promote(ctx context.Context, sha string, opts PromoteOptions) (*Report, error) {
-	s, err := ParseSHA(sha)
-	if err != nil {
-		return nil, err
+func (p *Promoter) Promote(ctx context.Context, sha SHA, opts WriteOptions) (*Report, error) {
+	if sha.IsZero() {
+		return nil, invalid("sha", "", "a commit sha is required")
 	}
-	return p.promote(ctx, "promote", s, opts)
+	return p.promote(ctx, "promote", sha, opts)
 }
 
-// Rollback moves the target tags back. With a sha it promotes that sha's
+// Rollback moves the target tags back. With a sha (not the zero SHA) it promotes that sha's
 // images, exactly as [Promoter.Promote] does. Without one it swaps every
 // target tag with its "<target>-previous" backup, so a second rollback
 // undoes the first; every repository must have the backup tag. The same
 // all-or-nothing rules apply.
-func (p *Promoter) Rollback(ctx context.Context, sha string, opts PromoteOptions) (*Report, error) {
-	if sha != "" {
-		s, err := ParseSHA(sha)
-		if err != nil {
-			return nil, err
-		}
-		return p.promote(ctx, "rollback", s, opts)
+func (p *Promoter) Rollback(ctx context.Context, sha SHA, opts WriteOptions) (*Report, error) {
+	if !sha.IsZero() {
+		return p.promote(ctx, "rollback", sha, opts)
 	}
 	return p.swap(ctx, opts.DryRun)
 }
 
-func (p *Promoter) promote(ctx context.Context, action string, s SHA, opts PromoteOptions) (*Report, error) {
+func (p *Promoter) promote(ctx context.Context, action string, s SHA, opts WriteOptions) (*Report, error) {
 	rep := &Report{Action: action, SHA: s.String(), DryRun: opts.DryRun}
 	r := p.connect(ctx, !opts.DryRun)
 	n := len(r.clients)

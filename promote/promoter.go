@@ -2,6 +2,7 @@ package promote
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -19,18 +20,16 @@ type Promoter struct {
 // field is reported in one error that wraps [ErrInvalidInput].
 func New(cfg Config, opts ...Option) (*Promoter, error) {
 	o := defaultOptions()
+	var errs []error
 	for _, opt := range opts {
-		opt(&o)
+		errs = append(errs, opt(&o))
 	}
 	insecure := map[string]bool{}
-	for reg, hostport := range o.endpoints {
-		if reg == "" || hostport == "" {
-			return nil, invalid("endpoint", reg+"="+hostport, "expected a registry and a host:port")
-		}
+	for reg := range o.endpoints {
 		insecure[reg] = true
 	}
 	p, err := parseConfig(cfg, insecure)
-	if err != nil {
+	if err := errors.Join(append(errs, err)...); err != nil {
 		return nil, err
 	}
 	return &Promoter{plan: p, opts: o}, nil

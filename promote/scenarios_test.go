@@ -23,7 +23,7 @@ func forEachBackend(t *testing.T, proxied bool, test func(t *testing.T, f *fixtu
 func TestVerifyReportsEveryFailingImage(t *testing.T) {
 	forEachBackend(t, false, func(t *testing.T, f *fixture) {
 		p := f.promoter(promote.Config{})
-		rep, err := p.Verify(context.Background(), newSHA)
+		rep, err := p.Verify(context.Background(), sha(newSHA))
 		if !errors.Is(err, promote.ErrVerification) {
 			t.Fatalf("Verify of a commit never pushed: err = %v, want ErrVerification", err)
 		}
@@ -37,7 +37,7 @@ func TestVerifyReportsEveryFailingImage(t *testing.T) {
 		}
 
 		f.pushStaging(newSHA)
-		rep, err = p.Verify(context.Background(), strings.ToUpper(newSHA))
+		rep, err = p.Verify(context.Background(), sha(strings.ToUpper(newSHA)))
 		if err != nil {
 			t.Fatalf("Verify: %v", err)
 		}
@@ -56,21 +56,21 @@ func TestVerifyChecksRevisionAndPlatforms(t *testing.T) {
 		// The second repository's tag points at another commit's image.
 		f.pushImage(f.repos[1], "staging-2222222", oldSHA)
 
-		_, err := f.promoter(promote.Config{}).Verify(ctx, newSHA)
+		_, err := f.promoter(promote.Config{}).Verify(ctx, sha(newSHA))
 		if !errors.Is(err, promote.ErrVerification) || !strings.Contains(err.Error(), "another commit") ||
 			strings.Contains(err.Error(), f.repos[0]+":") {
 			t.Fatalf("revision mismatch: err = %v", err)
 		}
 		// A short sha cannot be compared with the revision, so it passes.
-		if _, err := f.promoter(promote.Config{}).Verify(ctx, newSHA[:7]); err != nil {
+		if _, err := f.promoter(promote.Config{}).Verify(ctx, sha(newSHA[:7])); err != nil {
 			t.Fatalf("short sha: %v", err)
 		}
 
-		_, err = f.promoter(promote.Config{Repositories: f.repos[:1], Platforms: []string{"linux/arm64"}}).Verify(ctx, newSHA)
+		_, err = f.promoter(promote.Config{Repositories: f.repos[:1], Platforms: []string{"linux/arm64"}}).Verify(ctx, sha(newSHA))
 		if !errors.Is(err, promote.ErrVerification) || !strings.Contains(err.Error(), "platform linux/arm64 missing (has linux/amd64)") {
 			t.Fatalf("missing platform: err = %v", err)
 		}
-		if _, err := f.promoter(promote.Config{Repositories: f.repos[:1], Platforms: []string{"linux/amd64"}}).Verify(ctx, newSHA); err != nil {
+		if _, err := f.promoter(promote.Config{Repositories: f.repos[:1], Platforms: []string{"linux/amd64"}}).Verify(ctx, sha(newSHA)); err != nil {
 			t.Fatalf("present platform: %v", err)
 		}
 	})
@@ -83,7 +83,7 @@ func TestPromoteMovesEveryTagAndKeepsBackups(t *testing.T) {
 		p := f.promoter(promote.Config{})
 
 		f.proxy.Reset()
-		rep, err := p.Promote(ctx, newSHA, promote.PromoteOptions{DryRun: true})
+		rep, err := p.Promote(ctx, sha(newSHA), promote.WriteOptions{DryRun: true})
 		if err != nil {
 			t.Fatalf("dry run: %v", err)
 		}
@@ -96,7 +96,7 @@ func TestPromoteMovesEveryTagAndKeepsBackups(t *testing.T) {
 			}
 		}
 
-		rep, err = p.Promote(ctx, newSHA, promote.PromoteOptions{})
+		rep, err = p.Promote(ctx, sha(newSHA), promote.WriteOptions{})
 		if err != nil {
 			t.Fatalf("Promote: %v", err)
 		}
@@ -114,7 +114,7 @@ func TestPromoteMovesEveryTagAndKeepsBackups(t *testing.T) {
 
 		// A second run changes nothing and writes nothing.
 		f.proxy.Reset()
-		rep, err = p.Promote(ctx, newSHA, promote.PromoteOptions{})
+		rep, err = p.Promote(ctx, sha(newSHA), promote.WriteOptions{})
 		if err != nil {
 			t.Fatalf("second Promote: %v", err)
 		}
@@ -133,7 +133,7 @@ func TestPromoteWithoutBackupAndToNewTags(t *testing.T) {
 	forEachBackend(t, false, func(t *testing.T, f *fixture) {
 		updated := f.pushStaging(newSHA)
 		p := f.promoter(promote.Config{TargetTags: []string{"latest", "stable"}})
-		if _, err := p.Promote(context.Background(), newSHA, promote.PromoteOptions{NoBackup: true}); err != nil {
+		if _, err := p.Promote(context.Background(), sha(newSHA), promote.WriteOptions{NoBackup: true}); err != nil {
 			t.Fatalf("Promote: %v", err)
 		}
 		for i, r := range f.repos {
@@ -151,21 +151,21 @@ func TestRollback(t *testing.T) {
 		old, updated := f.seedProduction()
 		p := f.promoter(promote.Config{})
 
-		if _, err := p.Rollback(ctx, "", promote.PromoteOptions{}); !errors.Is(err, promote.ErrVerification) ||
+		if _, err := p.Rollback(ctx, promote.SHA{}, promote.WriteOptions{}); !errors.Is(err, promote.ErrVerification) ||
 			!strings.Contains(err.Error(), "nothing to roll back to") {
 			t.Fatalf("rollback without backups: err = %v", err)
 		}
-		if _, err := p.Promote(ctx, newSHA, promote.PromoteOptions{}); err != nil {
+		if _, err := p.Promote(ctx, sha(newSHA), promote.WriteOptions{}); err != nil {
 			t.Fatalf("Promote: %v", err)
 		}
-		if _, err := p.Rollback(ctx, "", promote.PromoteOptions{}); err != nil {
+		if _, err := p.Rollback(ctx, promote.SHA{}, promote.WriteOptions{}); err != nil {
 			t.Fatalf("Rollback: %v", err)
 		}
 		for i, r := range f.repos {
 			f.assertState(map[string]string{r + ":latest": old[i], r + ":latest-previous": updated[i]})
 		}
 		// A second rollback undoes the first.
-		if _, err := p.Rollback(ctx, "", promote.PromoteOptions{}); err != nil {
+		if _, err := p.Rollback(ctx, promote.SHA{}, promote.WriteOptions{}); err != nil {
 			t.Fatalf("second Rollback: %v", err)
 		}
 		for i, r := range f.repos {
@@ -173,7 +173,7 @@ func TestRollback(t *testing.T) {
 		}
 		// Rolling back to a sha promotes its staging images.
 		staged := f.state("staging-1111111")
-		rep, err := p.Rollback(ctx, oldSHA, promote.PromoteOptions{})
+		rep, err := p.Rollback(ctx, sha(oldSHA), promote.WriteOptions{})
 		if err != nil {
 			t.Fatalf("Rollback to %s: %v", oldSHA, err)
 		}
@@ -200,7 +200,7 @@ func TestStatus(t *testing.T) {
 			}
 		}
 		old, updated := f.seedProduction()
-		if _, err := p.Promote(ctx, newSHA, promote.PromoteOptions{}); err != nil {
+		if _, err := p.Promote(ctx, sha(newSHA), promote.WriteOptions{}); err != nil {
 			t.Fatalf("Promote: %v", err)
 		}
 		rep, err = p.Status(ctx)
@@ -229,7 +229,7 @@ func TestPromoteMultiPlatformIndexIntact(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := f.promoter(promote.Config{Repositories: []string{repo}, Platforms: []string{"linux/amd64", "linux/arm64"}})
-		rep, err := p.Promote(ctx, newSHA, promote.PromoteOptions{})
+		rep, err := p.Promote(ctx, sha(newSHA), promote.WriteOptions{})
 		if err != nil {
 			t.Fatalf("Promote: %v", err)
 		}
@@ -256,7 +256,7 @@ func TestPinnedDigestShipsWhenSourceIsRepushed(t *testing.T) {
 				repushed = append(repushed, f.pushImage(r, "staging-2222222", newSHA))
 			}
 		})
-		if _, err := f.promoter(promote.Config{}, hook).Promote(context.Background(), newSHA, promote.PromoteOptions{}); err != nil {
+		if _, err := f.promoter(promote.Config{}, hook).Promote(context.Background(), sha(newSHA), promote.WriteOptions{}); err != nil {
 			t.Fatalf("Promote: %v", err)
 		}
 		for i, r := range f.repos {

@@ -22,10 +22,9 @@ type source struct {
 // sha is given and the image has a revision), and hold every required
 // platform. It writes nothing. Every failing image is named in one error
 // wrapping [ErrVerification].
-func (p *Promoter) Verify(ctx context.Context, sha string) (*Report, error) {
-	s, err := ParseSHA(sha)
-	if err != nil {
-		return nil, err
+func (p *Promoter) Verify(ctx context.Context, s SHA) (*Report, error) {
+	if s.IsZero() {
+		return nil, invalid("sha", "", "a commit sha is required")
 	}
 	rep := &Report{Action: "verify", SHA: s.String()}
 	r := p.connect(ctx, false)

@@ -99,6 +99,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 
+	var sha promote.SHA
+	if o.sha != "" {
+		var err error
+		if sha, err = promote.ParseSHA(o.sha); err != nil {
+			return fail(stderr, v.name, err)
+		}
+	}
 	p, err := newPromoter(o, stdin)
 	if err != nil {
 		return fail(stderr, v.name, err)
@@ -107,14 +114,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	defer cancel()
 
 	var rep *promote.Report
-	opts := promote.PromoteOptions{DryRun: o.dryRun, NoBackup: o.noBackup}
+	opts := promote.WriteOptions{DryRun: o.dryRun, NoBackup: o.noBackup}
 	switch v.name {
 	case "verify":
-		rep, err = p.Verify(ctx, o.sha)
+		rep, err = p.Verify(ctx, sha)
 	case "promote":
-		rep, err = p.Promote(ctx, o.sha, opts)
+		rep, err = p.Promote(ctx, sha, opts)
 	case "rollback":
-		rep, err = p.Rollback(ctx, o.sha, opts)
+		rep, err = p.Rollback(ctx, sha, opts)
 	case "status":
 		rep, err = p.Status(ctx)
 	}
@@ -165,7 +172,7 @@ func newPromoter(o options, stdin io.Reader) (*promote.Promoter, error) {
 // default images when none are given.
 func registries(images []string) []string {
 	if len(images) == 0 {
-		images = promote.DefaultRepositories
+		images = promote.DefaultRepositories()
 	}
 	seen := map[string]bool{}
 	var out []string

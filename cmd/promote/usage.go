@@ -13,7 +13,7 @@ import (
 
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "%s moves a commit's container images from :%s to :%s together, or not at all.\n\n",
-		programName, promote.DefaultSourceTag, strings.Join(promote.DefaultTargetTags, ","))
+		programName, promote.DefaultSourceTag, strings.Join(promote.DefaultTargetTags(), ","))
 	fmt.Fprintf(w, "Usage:\n  %s <command> [flags]\n\nCommands:\n", programName)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, v := range verbs {
@@ -39,9 +39,9 @@ func newFlagSet(v verb, o *options, stderr io.Writer) *flag.FlagSet {
 		fs.StringVar(&o.sha, "sha", "", "git commit sha of the images: 7 to 40 hex characters")
 	}
 	if v.needsRegistry {
-		fs.Var(&o.images, "image", "repository to promote, fully qualified; repeatable (default "+strings.Join(promote.DefaultRepositories, ", ")+")")
+		fs.Var(&o.images, "image", "repository to promote, fully qualified; repeatable (default "+strings.Join(promote.DefaultRepositories(), ", ")+")")
 		fs.StringVar(&o.sourceTag, "source-tag", promote.DefaultSourceTag, "source tag template; {sha} is the sha cut to 7 characters, {fullsha} the whole sha")
-		fs.Var(&o.targets, "target-tag", "tag to move; repeatable (default "+strings.Join(promote.DefaultTargetTags, ", ")+")")
+		fs.Var(&o.targets, "target-tag", "tag to move; repeatable (default "+strings.Join(promote.DefaultTargetTags(), ", ")+")")
 		fs.Var(&o.platforms, "platform", "platform every image must have, such as linux/amd64; repeatable")
 		fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON instead of text")
 		fs.StringVar(&o.summary, "summary", "", "also write the report as Markdown to `FILE` (and append it to $GITHUB_STEP_SUMMARY when set)")

@@ -51,7 +51,7 @@ func Run(ctx context.Context, w io.Writer) error {
 			fmt.Fprintf(w, "  %s:%s\n", repo, p.SourceTag(mustSHA(sha)))
 		}
 	}
-	if _, err := p.Promote(ctx, oldSHA, promote.PromoteOptions{NoBackup: true}); err != nil {
+	if _, err := p.Promote(ctx, mustSHA(oldSHA), promote.WriteOptions{NoBackup: true}); err != nil {
 		return fmt.Errorf("making %s production: %w", oldSHA[:7], err)
 	}
 	fmt.Fprintf(w, "Production (:latest) is at commit %s.\n", oldSHA[:7])
@@ -60,22 +60,22 @@ func Run(ctx context.Context, w io.Writer) error {
 		title string
 		do    func() (*promote.Report, error)
 	}{
-		{"$ promote verify --sha " + newSHA, func() (*promote.Report, error) { return p.Verify(ctx, newSHA) }},
+		{"$ promote verify --sha " + newSHA, func() (*promote.Report, error) { return p.Verify(ctx, mustSHA(newSHA)) }},
 		{"$ promote promote --sha " + newSHA, func() (*promote.Report, error) {
-			return p.Promote(ctx, newSHA, promote.PromoteOptions{})
+			return p.Promote(ctx, mustSHA(newSHA), promote.WriteOptions{})
 		}},
 		{"$ promote status", func() (*promote.Report, error) { return p.Status(ctx) }},
 		{"$ promote promote --sha " + newSHA + "   # again: nothing to do", func() (*promote.Report, error) {
-			return p.Promote(ctx, newSHA, promote.PromoteOptions{})
+			return p.Promote(ctx, mustSHA(newSHA), promote.WriteOptions{})
 		}},
 		{"$ promote rollback   # back to :latest-previous", func() (*promote.Report, error) {
-			return p.Rollback(ctx, "", promote.PromoteOptions{})
+			return p.Rollback(ctx, promote.SHA{}, promote.WriteOptions{})
 		}},
 		{"$ promote rollback   # undoes the rollback", func() (*promote.Report, error) {
-			return p.Rollback(ctx, "", promote.PromoteOptions{})
+			return p.Rollback(ctx, promote.SHA{}, promote.WriteOptions{})
 		}},
 		{"$ promote verify --sha 0000000   # a commit that was never built", func() (*promote.Report, error) {
-			return p.Verify(ctx, "0000000")
+			return p.Verify(ctx, mustSHA("0000000"))
 		}},
 	}
 	for i, s := range steps {
@@ -135,10 +135,4 @@ func push(ctx context.Context, ref, sha string) error {
 	return remote.Write(tag, img, remote.WithContext(ctx))
 }
 
-func mustSHA(s string) promote.SHA {
-	sha, err := promote.ParseSHA(s)
-	if err != nil {
-		panic(err)
-	}
-	return sha
-}
+func mustSHA(s string) promote.SHA { return promote.MustParseSHA(s) }
