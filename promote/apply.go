@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -50,8 +51,45 @@ func (s readState) String() string {
 	}
 }
 
-// apply writes every move, reads every tag back, and, if anything is not
-// where it should be, puts back every tag that moved.
+// holding is whose content a tag holds, as far as one run can tell.
+type holding int
+
+const (
+	// heldByUs: the tag is at what this run wrote.
+	heldByUs holding = iota
+	// heldAsBefore: the tag is at what this run read before writing.
+	heldAsBefore
+	// heldByOther: the tag is at anything else, so another writer moved it.
+	heldByOther
+	// heldUnknown: the tag could not be read.
+	heldUnknown
+)
+
+// holder tells whose content s is for move m.
+func (m move) holder(s readState) holding {
+	switch {
+	case s.err != nil:
+		return heldUnknown
+	case s.is(&m.after):
+		return heldByUs
+	case s.is(m.before):
+		return heldAsBefore
+	default:
+		return heldByOther
+	}
+}
+
+// apply writes every move, reads every tag back, and, if any tag is not
+// where this run put it, puts back the tags that still hold what this run
+// wrote.
+//
+// The order is load-bearing: every write of this run is issued before any
+// of its read-backs, and nothing is restored before every tag was read
+// back. Of two overlapping runs, the later read-back therefore comes after
+// all of the other run's writes, so at least one of them sees the other's
+// digests and reports a conflict instead of taking them for its own
+// failure. Reading back a tag as each write returns would let both runs
+// miss each other.
 func (r *run) apply(ctx context.Context, rep *Report, moves []move) error {
 	putErrs := make([]error, len(moves))
 	_ = forEach(ctx, len(moves), r.requestLimit(), func(ctx context.Context, k int) error {
@@ -69,16 +107,34 @@ func (r *run) apply(ctx context.Context, rep *Report, moves []move) error {
 	}
 	states := r.readBack(readCtx, moves)
 
-	var failures []string
+	outcomes := make([]moveOutcome, len(moves))
+	failed := false
 	for k, m := range moves {
-		switch {
-		case putErrs[k] != nil:
-			failures = append(failures, fmt.Sprintf("writing %s failed: %v", m.ref(), putErrs[k]))
-		case !states[k].is(&m.after):
-			failures = append(failures, fmt.Sprintf("%s reads back as %s, not %s", m.ref(), states[k], m.after.digest))
+		o := &outcomes[k]
+		o.putErr, o.first = putErrs[k], states[k]
+		switch m.holder(states[k]) {
+		case heldByUs:
+			o.moved = true
+			continue
+		case heldAsBefore:
+			if putErrs[k] == nil {
+				// The registry took the write, yet the tag is back where
+				// it was: another run put it there.
+				o.other = true
+				o.cause = fmt.Sprintf("%s was written, then found back at %s: another run moved it", m.ref(), describeManifest(m.before))
+			} else {
+				o.cause = fmt.Sprintf("writing %s failed: %v", m.ref(), putErrs[k])
+			}
+		case heldByOther:
+			o.other = true
+			o.cause = fmt.Sprintf("%s reads back as %s, written by another run", m.ref(), states[k])
+		case heldUnknown:
+			o.moved = true // it may have moved: treat it as ours until read again
+			o.cause = fmt.Sprintf("cannot read back %s: %v", m.ref(), states[k].err)
 		}
+		failed = true
 	}
-	if len(failures) == 0 {
+	if !failed {
 		for _, m := range moves {
 			img := &rep.Images[m.entry]
 			img.Outcome = OutcomeChanged
@@ -86,52 +142,139 @@ func (r *run) apply(ctx context.Context, rep *Report, moves []move) error {
 		}
 		return nil
 	}
-	return r.restore(ctx, rep, moves, states, failures)
+	if hook := r.p.opts.beforeRestore; hook != nil {
+		hook(ctx)
+	}
+	return r.restore(ctx, rep, moves, outcomes)
 }
 
-// restore puts every moved tag back, reads every tag back once more, and
-// records in rep exactly where each tag is.
-func (r *run) restore(ctx context.Context, rep *Report, moves []move, states []readState, failures []string) error {
+// moveOutcome is what became of one move after the read-back.
+type moveOutcome struct {
+	putErr error
+	// first is the tag as read back after all writes.
+	first readState
+	// moved: the tag held, or may have held, what this run wrote.
+	moved bool
+	// other: another writer moved the tag; this run never writes it again.
+	other bool
+	// cause says why the run failed at this tag, if it did.
+	cause string
+	// putBack records the attempt to put the tag back.
+	putBack       bool
+	putBackErr    error
+	placeholder   *v1.Hash
+	otherRevision string
+	final         readState
+}
+
+// restore puts back every tag that still holds what this run wrote, reads
+// every tag once more, and records in rep exactly where each tag is.
+//
+// Each tag is read again just before it is put back, and left alone unless
+// it still holds this run's digest: a tag that another writer moved since
+// the read-back is theirs. The registry offers no compare-and-swap, so a
+// write landing between that read and the put-back can still be undone;
+// the window is one round trip, and the final read-back reports it.
+func (r *run) restore(ctx context.Context, rep *Report, moves []move, outcomes []moveOutcome) error {
 	rctx, cancel := r.restoreContext(ctx)
 	defer cancel()
 
-	restoreErrs := make([]error, len(moves))
-	placeholders := make([]*v1.Hash, len(moves))
 	_ = forEach(rctx, len(moves), r.requestLimit(), func(ctx context.Context, k int) error {
-		if states[k].is(moves[k].before) {
-			return nil // it never moved
+		m, o := moves[k], &outcomes[k]
+		if !o.moved || o.other {
+			return nil
 		}
-		placeholders[k], restoreErrs[k] = putBack(ctx, moves[k])
+		now := m.client.readState(ctx, m.tag)
+		switch m.holder(now) {
+		case heldByUs:
+			o.putBack = true
+			o.placeholder, o.putBackErr = putBack(ctx, m)
+		case heldByOther:
+			o.other = true
+			o.cause = fmt.Sprintf("%s was moved to %s by another run before it could be put back", m.ref(), now)
+		case heldUnknown:
+			o.putBackErr = fmt.Errorf("reading it before putting it back: %w", now.err)
+		}
 		return nil
 	})
 	final := r.readBack(rctx, moves)
 
+	var mu sync.Mutex
+	_ = forEach(rctx, len(moves), r.requestLimit(), func(ctx context.Context, k int) error {
+		o := &outcomes[k]
+		o.final = final[k]
+		if moves[k].holder(final[k]) == heldByOther && !o.isPlaceholder() {
+			rev := moves[k].client.revisionOf(ctx, final[k].digest)
+			mu.Lock()
+			o.other, o.otherRevision = true, rev
+			mu.Unlock()
+		}
+		return nil
+	})
+	return r.report(rep, moves, outcomes)
+}
+
+// isPlaceholder reports whether the tag ended at the placeholder this run
+// wrote to remove it.
+func (o *moveOutcome) isPlaceholder() bool {
+	return o.placeholder != nil && o.final.err == nil && o.final.found && o.final.digest == *o.placeholder
+}
+
+// report records where every tag of a failed run ended, and returns the
+// run's error: [ErrMixedState] unless every tag is where it was before.
+func (r *run) report(rep *Report, moves []move, outcomes []moveOutcome) error {
 	for i := range rep.Images {
 		rep.Images[i].Tags = nil
 	}
-	var stuck []string
+	var causes, where []string
+	var conflicts, stuck, written, putBack int
 	for k, m := range moves {
+		o := &outcomes[k]
 		img := &rep.Images[m.entry]
-		state := TagState{Tag: m.ref(), Digest: digestOrEmpty(final[k])}
-		switch {
-		case final[k].is(m.before):
-		case m.before == nil && placeholders[k] != nil && final[k].found && final[k].digest == *placeholders[k]:
-			state.Note = fmt.Sprintf("did not exist before; now at an empty placeholder manifest, because deleting it failed: %v", restoreErrs[k])
-		default:
-			state.Note = fmt.Sprintf("expected %s", describeManifest(m.before))
-			if restoreErrs[k] != nil {
-				state.Note += fmt.Sprintf("; putting it back failed: %v", restoreErrs[k])
-			}
-			if final[k].err != nil {
-				state.Note += fmt.Sprintf("; reading it back failed: %v", final[k].err)
-			}
-			stuck = append(stuck, fmt.Sprintf("  %s is at %s (%s)", m.ref(), final[k], state.Note))
-			img.Outcome = OutcomeFailed
+		if o.cause != "" {
+			causes = append(causes, o.cause)
 		}
-		if img.Outcome != OutcomeFailed {
-			img.Outcome = OutcomeRestored
+		if o.moved && o.first.err == nil {
+			written++
+		}
+		state := TagState{Tag: m.ref(), Digest: digestOrEmpty(o.final), Unknown: o.final.err != nil}
+		switch {
+		case o.isPlaceholder():
+			state.Note = "placeholder (left by this failed run): the tag did not exist before, and deleting the placeholder failed"
+			if o.putBackErr != nil {
+				state.Note += fmt.Sprintf(": %v", o.putBackErr)
+			}
+			stuck++
+			img.setOutcome(OutcomeFailed)
+		case m.holder(o.final) == heldAsBefore:
+			state.Note = "as before"
+			if o.putBack {
+				state.Note = "put back"
+				putBack++
+			}
+			img.setOutcome(OutcomeRestored)
+		case m.holder(o.final) == heldByOther:
+			state.Revision = o.otherRevision
+			state.Note = "moved by another run"
+			if o.otherRevision != "" {
+				state.Note += " (revision " + o.otherRevision + ")"
+			}
+			conflicts++
+			img.setOutcome(OutcomeConflict)
+		case m.holder(o.final) == heldByUs:
+			state.Note = "still at this run's digest: putting it back failed"
+			if o.putBackErr != nil {
+				state.Note += fmt.Sprintf(": %v", o.putBackErr)
+			}
+			stuck++
+			img.setOutcome(OutcomeFailed)
+		default:
+			state.Note = fmt.Sprintf("unknown: reading it back failed: %v", o.final.err)
+			stuck++
+			img.setOutcome(OutcomeFailed)
 		}
 		img.Tags = append(img.Tags, state)
+		where = append(where, fmt.Sprintf("  %s is at %s (%s)", state.Tag, state.where(), state.Note))
 	}
 	for i := range rep.Images {
 		if rep.Images[i].Outcome == OutcomeWouldChange {
@@ -139,13 +282,29 @@ func (r *run) restore(ctx context.Context, rep *Report, moves []move, states []r
 		}
 	}
 
-	cause := strings.Join(failures, "\n  ")
-	if len(stuck) > 0 {
-		return fmt.Errorf("%w: %s failed and %d of %d tags written could not be put back:\n%s\ncause:\n  %s",
-			ErrMixedState, rep.Action, len(stuck), len(moves), strings.Join(stuck, "\n"), cause)
+	cause := "cause:\n  " + strings.Join(causes, "\n  ")
+	switch {
+	case conflicts > 0:
+		return fmt.Errorf("%w: another promotion or rollback ran at the same time; %d of %d tags are now where another run put them, and this run left them alone. Tags now:\n%s\n%s\nTo finish, re-run promote for the commit that should be in production, or run rollback.",
+			ErrMixedState, conflicts, len(moves), strings.Join(where, "\n"), cause)
+	case stuck > 0:
+		return fmt.Errorf("%w: %s failed and %d of %d tags are not where they were. Tags now:\n%s\n%s\nTo finish, re-run promote for the commit that should be in production, or run rollback.",
+			ErrMixedState, rep.Action, stuck, len(moves), strings.Join(where, "\n"), cause)
+	case written == 0:
+		return fmt.Errorf("%w: %s failed before any tag moved; the registry is as before. %s", ErrNotPromoted, rep.Action, cause)
+	default:
+		return fmt.Errorf("%w: %s failed; the %d tags that had moved were put back, and the registry is as before. %s",
+			ErrNotPromoted, rep.Action, putBack, cause)
 	}
-	return fmt.Errorf("%w: %s failed, and all %d tags written were put back where they were; cause:\n  %s",
-		ErrNotPromoted, rep.Action, len(moves), cause)
+}
+
+// setOutcome raises img's outcome to o when o is worse than what it has:
+// failed over conflict over restored.
+func (img *Image) setOutcome(o Outcome) {
+	rank := map[Outcome]int{OutcomeRestored: 1, OutcomeConflict: 2, OutcomeFailed: 3}
+	if rank[o] > rank[img.Outcome] {
+		img.Outcome = o
+	}
 }
 
 // putBack returns the tag of m to where it was. A tag that did not exist is
@@ -164,7 +323,7 @@ func putBack(ctx context.Context, m move) (*v1.Hash, error) {
 		return nil, fmt.Errorf("writing a placeholder: %w", err)
 	}
 	if err := m.client.deleteDigest(ctx, ph.digest); err != nil {
-		return &ph.digest, err
+		return &ph.digest, fmt.Errorf("deleting the placeholder %s: %w", ph.digest, err)
 	}
 	return &ph.digest, nil
 }
@@ -173,8 +332,7 @@ func putBack(ctx context.Context, m move) (*v1.Hash, error) {
 func (r *run) readBack(ctx context.Context, moves []move) []readState {
 	states := make([]readState, len(moves))
 	_ = forEach(ctx, len(moves), r.requestLimit(), func(ctx context.Context, k int) error {
-		s := &states[k]
-		s.digest, s.found, s.err = moves[k].client.head(ctx, moves[k].tag)
+		states[k] = moves[k].client.readState(ctx, moves[k].tag)
 		return nil
 	})
 	return states

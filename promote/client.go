@@ -119,15 +119,50 @@ func (c *repoClient) get(ctx context.Context, tag string) (desc *remote.Descript
 }
 
 // head reads the digest at tag; found is false when the tag does not exist.
+// Where HEAD is refused or does not say the digest (some registries answer
+// 405, or omit Docker-Content-Digest), it falls back to GET, as
+// crane.Digest does.
 func (c *repoClient) head(ctx context.Context, tag string) (digest v1.Hash, found bool, err error) {
 	d, err := c.puller.Head(ctx, c.repo.Tag(tag))
 	if isNotFound(err) {
 		return v1.Hash{}, false, nil
 	}
-	if err != nil {
+	if err == nil {
+		return d.Digest, true, nil
+	}
+	if ctx.Err() != nil {
 		return v1.Hash{}, false, err
 	}
-	return d.Digest, true, nil
+	desc, found, gerr := c.get(ctx, tag)
+	if gerr != nil {
+		return v1.Hash{}, false, gerr
+	}
+	if !found {
+		return v1.Hash{}, false, nil
+	}
+	return desc.Digest, true, nil
+}
+
+// readState reads where tag points now.
+func (c *repoClient) readState(ctx context.Context, tag string) readState {
+	var s readState
+	s.digest, s.found, s.err = c.head(ctx, tag)
+	return s
+}
+
+// revisionOf returns the revision that the image at digest d names, or ""
+// when it names none or cannot be read: it only helps to tell whose image
+// another run wrote.
+func (c *repoClient) revisionOf(ctx context.Context, d v1.Hash) string {
+	desc, err := c.puller.Get(ctx, c.repo.Digest(d.String()))
+	if err != nil {
+		return ""
+	}
+	info, err := c.inspect(ctx, desc, true, nil)
+	if err != nil {
+		return ""
+	}
+	return info.revision
 }
 
 // put writes m to tag: one manifest PUT, no layers.

@@ -66,5 +66,24 @@ func newPlaceholder() (manifest, error) {
 	return manifest{raw: raw, mediaType: types.OCIImageIndex, digest: d}, nil
 }
 
+// isPlaceholder reports whether d is a placeholder that a failed run left on
+// a tag it could not remove. Such a tag counts as absent: it is never backed
+// up and never rolled back to.
+func isPlaceholder(d *remote.Descriptor) bool {
+	if d == nil || !d.MediaType.IsIndex() {
+		return false
+	}
+	idx, err := v1.ParseIndexManifest(bytes.NewReader(d.Manifest))
+	return err == nil && len(idx.Manifests) == 0 && idx.Annotations[placeholderAnnotation] != ""
+}
+
+// live returns d, or nil when d is absent or a placeholder.
+func live(d *remote.Descriptor) *remote.Descriptor {
+	if isPlaceholder(d) {
+		return nil
+	}
+	return d
+}
+
 // asError is errors.As, named for readability at call sites.
 func asError(err error, target any) bool { return err != nil && errors.As(err, target) }

@@ -98,8 +98,11 @@ func (p *Promoter) swap(ctx context.Context, dryRun bool) (*Report, error) {
 		}
 		var missing []error
 		for t, tag := range p.plan.targets {
-			if currents[i].backups[t] == nil {
+			switch bk := currents[i].backups[t]; {
+			case bk == nil:
 				missing = append(missing, fmt.Errorf("nothing to roll back to: %s does not exist", tag+BackupSuffix))
+			case isPlaceholder(bk):
+				missing = append(missing, fmt.Errorf("nothing to roll back to: %s is a placeholder left by a failed run", tag+BackupSuffix))
 			}
 		}
 		errs[i] = errors.Join(missing...)
@@ -137,12 +140,14 @@ func (pl *planner) fail(img Image, err error) {
 // add records img for target tag, which points at old (nil: absent). If old
 // is already next, nothing moves. Otherwise the target moves to next and,
 // with backup set and a target that existed, its backup tag (now at bk)
-// moves to old.
+// moves to old. A placeholder left by a failed run counts as absent: it is
+// replaced, but never backed up.
 func (pl *planner) add(c *repoClient, img Image, tag string, old, next, bk *remote.Descriptor, backup bool) {
-	if old != nil {
-		img.PreviousDigest = old.Digest.String()
+	prev := live(old)
+	if prev != nil {
+		img.PreviousDigest = prev.Digest.String()
 	}
-	if old != nil && old.Digest == next.Digest {
+	if prev != nil && prev.Digest == next.Digest {
 		img.Outcome = OutcomeUnchanged
 		pl.rep.Images = append(pl.rep.Images, img)
 		return
@@ -151,8 +156,8 @@ func (pl *planner) add(c *repoClient, img Image, tag string, old, next, bk *remo
 	entry := len(pl.rep.Images)
 	pl.rep.Images = append(pl.rep.Images, img)
 	pl.moves = append(pl.moves, move{client: c, entry: entry, tag: tag, before: manifestPtr(old), after: manifestOf(next)})
-	if backup && old != nil && (bk == nil || bk.Digest != old.Digest) {
-		pl.moves = append(pl.moves, move{client: c, entry: entry, tag: tag + BackupSuffix, before: manifestPtr(bk), after: manifestOf(old)})
+	if backup && prev != nil && (bk == nil || bk.Digest != prev.Digest) {
+		pl.moves = append(pl.moves, move{client: c, entry: entry, tag: tag + BackupSuffix, before: manifestPtr(bk), after: manifestOf(prev)})
 	}
 }
 

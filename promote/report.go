@@ -19,9 +19,13 @@ const (
 	OutcomeUnchanged Outcome = "unchanged"
 	// OutcomeWouldChange: a dry run found the target tag would move.
 	OutcomeWouldChange Outcome = "would-change"
-	// OutcomeRestored: the operation failed and this image's tags were put
-	// back where they were.
+	// OutcomeRestored: the operation failed and this image's tags are where
+	// they were before it (put back, or never moved).
 	OutcomeRestored Outcome = "restored"
+	// OutcomeConflict: another promotion or rollback moved one of this
+	// image's tags while the operation ran; the operation left that tag
+	// alone (see Tags for where it is, and the other run's revision).
+	OutcomeConflict Outcome = "conflict"
 	// OutcomeFailed: this image failed a check, or its tags could not be put
 	// back (see Tags for where they are).
 	OutcomeFailed Outcome = "failed"
@@ -40,7 +44,8 @@ const (
 	ResultOK Result = "ok"
 	// ResultFailed: the operation failed and the registry is as before.
 	ResultFailed Result = "failed"
-	// ResultMixed: the operation failed and some tags could not be put back.
+	// ResultMixed: the operation failed and the registry is not as before:
+	// some tags could not be put back, or another run moved them meanwhile.
 	ResultMixed Result = "mixed"
 )
 
@@ -98,11 +103,26 @@ type Image struct {
 type TagState struct {
 	// Tag is the full reference, e.g. "…/platform:latest".
 	Tag string `json:"tag"`
-	// Digest is what the tag points at; empty when it does not exist.
+	// Digest is what the tag points at; empty when it does not exist or
+	// could not be read (see Unknown).
 	Digest string `json:"digest,omitempty"`
-	// Note says why the tag is not where it should be, or that its state is
-	// unknown.
+	// Unknown is set when the tag could not be read back, so an empty
+	// Digest says nothing about whether it exists.
+	Unknown bool `json:"unknown,omitempty"`
+	// Revision is the revision of the image at Digest when another run put
+	// it there and its label or annotation names one.
+	Revision string `json:"revision,omitempty"`
+	// Note says where the tag is after a failure: "put back", "as before",
+	// moved by another run, or why it is not where it should be.
 	Note string `json:"note,omitempty"`
+}
+
+// where is the tag's digest, "(absent)" or "(unknown)".
+func (t TagState) where() string {
+	if t.Unknown {
+		return "(unknown)"
+	}
+	return orAbsent(t.Digest)
 }
 
 // JSON renders the report as indented JSON.
@@ -125,7 +145,7 @@ func (r *Report) Text() string {
 		fmt.Fprintf(&b, "  %-12s %s\n", img.Outcome, img.line())
 		for _, t := range img.Tags {
 			if t.Note != "" {
-				fmt.Fprintf(&b, "  %-12s %s at %s (%s)\n", "", t.Tag, orAbsent(t.Digest), t.Note)
+				fmt.Fprintf(&b, "  %-12s %s is at %s (%s)\n", "", t.Tag, t.where(), t.Note)
 			}
 		}
 	}
@@ -140,7 +160,7 @@ func (img Image) line() string {
 	}
 	parts := []string{ref}
 	switch {
-	case img.Outcome == OutcomeFailed || img.Digest == "":
+	case img.Outcome == OutcomeFailed || img.Outcome == OutcomeRestored || img.Outcome == OutcomeConflict || img.Digest == "":
 	case img.PreviousDigest != "" && img.Outcome == OutcomeCurrent:
 		parts = append(parts, "at", shortDigest(img.Digest), "(previous "+shortDigest(img.PreviousDigest)+")")
 	case img.PreviousDigest != "" && img.Outcome != OutcomeUnchanged:
@@ -150,7 +170,7 @@ func (img Image) line() string {
 	default:
 		parts = append(parts, "at", shortDigest(img.Digest))
 	}
-	if img.Source != "" && img.Target != "" && img.Outcome != OutcomeFailed {
+	if img.Source != "" && img.Target != "" && img.Outcome != OutcomeFailed && img.Outcome != OutcomeConflict {
 		parts = append(parts, "from", img.Source)
 	}
 	if img.Revision != "" && img.Outcome != OutcomeFailed {
@@ -189,12 +209,12 @@ func (r *Report) Markdown() string {
 	for _, img := range r.Images {
 		for _, t := range img.Tags {
 			if t.Note != "" {
-				notes = append(notes, fmt.Sprintf("- `%s` is at %s: %s", t.Tag, orAbsent(t.Digest), t.Note))
+				notes = append(notes, fmt.Sprintf("- `%s` is at %s: %s", t.Tag, t.where(), t.Note))
 			}
 		}
 	}
 	if len(notes) > 0 {
-		b.WriteString("\nTags not where they should be:\n\n" + strings.Join(notes, "\n") + "\n")
+		b.WriteString("\nWhere every tag written is now:\n\n" + strings.Join(notes, "\n") + "\n")
 	}
 	return b.String()
 }

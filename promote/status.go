@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -47,17 +48,22 @@ func (p *Promoter) Status(ctx context.Context) (*Report, error) {
 	return rep, rep.finish(verificationError(repoNames(r), errs))
 }
 
-// describeTag fills img with what tag and its backup point at.
+// describeTag fills img with what tag and its backup point at. A tag at a
+// placeholder left by a failed run is shown as missing, and a backup at one
+// as no backup.
 func (c *repoClient) describeTag(ctx context.Context, img *Image, tag string) error {
 	var wg sync.WaitGroup
 	var backupErr error
+	var backupNote string
 	wg.Go(func() {
-		d, found, err := c.head(ctx, tag+BackupSuffix)
-		if found {
-			img.PreviousDigest = d.String()
-		}
-		if err != nil {
+		d, found, err := c.get(ctx, tag+BackupSuffix)
+		switch {
+		case err != nil:
 			backupErr = fmt.Errorf("cannot read %s: %w", tag+BackupSuffix, err)
+		case found && isPlaceholder(d):
+			backupNote = tag + BackupSuffix + ": " + placeholderNote
+		case found:
+			img.PreviousDigest = d.Digest.String()
 		}
 	})
 	defer wg.Wait()
@@ -66,17 +72,26 @@ func (c *repoClient) describeTag(ctx context.Context, img *Image, tag string) er
 	if err != nil {
 		return fmt.Errorf("cannot read %s: %w", tag, err)
 	}
-	if !found {
+	switch {
+	case !found:
 		img.Outcome = OutcomeMissing
-		wg.Wait()
-		return backupErr
+	case isPlaceholder(desc):
+		img.Outcome, img.Detail = OutcomeMissing, placeholderNote
+		img.Tags = []TagState{{Tag: img.Target, Digest: desc.Digest.String(), Note: placeholderNote}}
+	default:
+		info, err := c.inspect(ctx, desc, true, nil)
+		if err != nil {
+			return fmt.Errorf("cannot inspect %s: %w", tag, err)
+		}
+		img.describe(source{desc: desc, info: info})
+		img.Outcome = OutcomeCurrent
 	}
-	info, err := c.inspect(ctx, desc, true, nil)
-	if err != nil {
-		return fmt.Errorf("cannot inspect %s: %w", tag, err)
-	}
-	img.describe(source{desc: desc, info: info})
-	img.Outcome = OutcomeCurrent
 	wg.Wait()
+	if backupNote != "" {
+		img.Detail = strings.TrimPrefix(img.Detail+"; "+backupNote, "; ")
+	}
 	return backupErr
 }
+
+// placeholderNote is how a tag at a placeholder is shown.
+const placeholderNote = "placeholder (left by a failed run)"
