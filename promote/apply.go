@@ -253,6 +253,11 @@ func (r *run) report(rep *Report, moves []move, outcomes []moveOutcome) error {
 				putBack++
 			}
 			img.setOutcome(OutcomeRestored)
+			if o.other {
+				state.Note += "; another run had moved it meanwhile"
+				conflicts++
+				img.setOutcome(OutcomeConflict)
+			}
 		case m.holder(o.final) == heldByOther:
 			state.Revision = o.otherRevision
 			state.Note = "moved by another run"
