@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -61,22 +64,26 @@ func (t *endpointTransport) RoundTrip(req *http.Request) (*http.Response, error)
 // repoClient reads and writes one repository over its registry's
 // authenticated transport.
 type repoClient struct {
-	repo   name.Repository
-	base   http.RoundTripper
-	opts   *options
-	puller *remote.Puller
-	pusher *remote.Pusher
+	repo name.Repository
+	// authenticated and timeout explain failed requests (see explain).
+	authenticated bool
+	timeout       time.Duration
+	base          http.RoundTripper
+	opts          *options
+	puller        *remote.Puller
+	pusher        *remote.Pusher
 }
 
 // connect authenticates to the registry of repos (which all share one) with
 // pull access to each, and push access when write is set: one ping and one
 // token for all of them.
-func (o *options) connect(ctx context.Context, base http.RoundTripper, repos []name.Repository, write bool) ([]*repoClient, error) {
+func (o *options) connect(ctx context.Context, base http.RoundTripper, repos []name.Repository, write bool, timeout time.Duration) ([]*repoClient, error) {
 	reg := repos[0].Registry
 	auth, err := o.authenticator(ctx, repos[0])
 	if err != nil {
 		return nil, fmt.Errorf("resolving credentials for %s: %w", reg.RegistryStr(), err)
 	}
+	authenticated := auth != authn.Anonymous
 	action := transport.PullScope
 	if write {
 		action = transport.PushScope
@@ -87,6 +94,9 @@ func (o *options) connect(ctx context.Context, base http.RoundTripper, repos []n
 	}
 	tr, err := transport.NewWithContext(ctx, reg, auth, base, scopes)
 	if err != nil {
+		if err := explain(err, reg.RegistryStr(), authenticated, timeout); isAccessError(err) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("connecting to %s: %w", reg.RegistryStr(), err)
 	}
 	// The puller limits blob reads to its jobs; image configs are read one
@@ -101,7 +111,7 @@ func (o *options) connect(ctx context.Context, base http.RoundTripper, repos []n
 	}
 	clients := make([]*repoClient, len(repos))
 	for i, repo := range repos {
-		clients[i] = &repoClient{repo: repo, base: base, opts: o, puller: puller, pusher: pusher}
+		clients[i] = &repoClient{repo: repo, authenticated: authenticated, timeout: timeout, base: base, opts: o, puller: puller, pusher: pusher}
 	}
 	return clients, nil
 }
@@ -113,7 +123,7 @@ func (c *repoClient) get(ctx context.Context, tag string) (desc *remote.Descript
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, false, c.explain(err)
 	}
 	return desc, true, nil
 }
@@ -130,7 +140,7 @@ func (c *repoClient) head(ctx context.Context, tag string) (digest v1.Hash, foun
 	if err == nil {
 		return d.Digest, true, nil
 	}
-	if ctx.Err() != nil {
+	if err := c.explain(err); isAccessError(err) {
 		return v1.Hash{}, false, err
 	}
 	desc, found, gerr := c.get(ctx, tag)
@@ -167,7 +177,13 @@ func (c *repoClient) revisionOf(ctx context.Context, d v1.Hash) string {
 
 // put writes m to tag: one manifest PUT, no layers.
 func (c *repoClient) put(ctx context.Context, tag string, m manifest) error {
-	return c.pusher.Put(ctx, c.repo.Tag(tag), m)
+	return c.explain(c.pusher.Put(ctx, c.repo.Tag(tag), m))
+}
+
+// explain names the cause of a failed request when it concerns the whole
+// registry.
+func (c *repoClient) explain(err error) error {
+	return explain(err, c.repo.RegistryStr(), c.authenticated, c.timeout)
 }
 
 // deleteDigest deletes the manifest with digest d. It authenticates anew,

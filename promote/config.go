@@ -149,16 +149,21 @@ func parseRepository(s string, insecure map[string]bool) (name.Repository, error
 	if !hostPattern.MatchString(host) {
 		return name.Repository{}, invalid("repository", s, "registry host "+host+" is not a lower-case host name or address")
 	}
-	opts := []name.Option{name.StrictValidation}
+	for _, part := range strings.Split(strings.TrimPrefix(s, host+"/"), "/") {
+		if part == "" {
+			return name.Repository{}, invalid("repository", s, "has an empty path component (a doubled or trailing '/')")
+		}
+	}
+	var opts []name.Option
 	if insecure[host] {
 		opts = append(opts, name.Insecure)
 	}
+	// Without strict validation, go-containerregistry accepts Docker Hub's
+	// short forms (docker.io/x for docker.io/library/x); Name() is then the
+	// canonical form, which the report shows.
 	repo, err := name.NewRepository(s, opts...)
 	if err != nil {
-		return name.Repository{}, invalid("repository", s, "expected lower-case registry/path without a tag or digest, such as ghcr.io/org/image")
-	}
-	if repo.Name() != s {
-		return name.Repository{}, invalid("repository", s, "expected the canonical name "+repo.Name())
+		return name.Repository{}, invalid("repository", s, "expected lower-case registry/path without a tag or digest, such as ghcr.io/org/image ("+err.Error()+")")
 	}
 	return repo, nil
 }

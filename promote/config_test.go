@@ -55,6 +55,10 @@ func TestParseConfigRejects(t *testing.T) {
 		{"empty repository", Config{Repositories: []string{""}}, []string{"must not be empty"}},
 		{"shell in repository", Config{Repositories: []string{"ghcr.io/a/$(id)"}}, []string{`"ghcr.io/a/$(id)"`}},
 		{"duplicate repository", Config{Repositories: []string{"ghcr.io/a/b", "ghcr.io/a/b"}}, []string{"listed more than once"}},
+		{"duplicate in another spelling", Config{Repositories: []string{"docker.io/x", "docker.io/library/x"}}, []string{`"docker.io/library/x": listed more than once`}},
+		{"empty path component", Config{Repositories: []string{"ghcr.io/team//api"}}, []string{"empty path component"}},
+		{"trailing slash", Config{Repositories: []string{"ghcr.io/team/api/"}}, []string{"empty path component"}},
+		{"registry parse error kept", Config{Repositories: []string{"ghcr.io/a/b!"}}, []string{"repository can only contain the characters"}},
 		{"unknown placeholder", Config{SourceTag: "staging-{commit}"}, []string{"unknown placeholder {commit}"}},
 		{"unbalanced brace", Config{SourceTag: "staging-{sha"}, []string{"unbalanced"}},
 		{"bad source tag", Config{SourceTag: "-{sha}"}, []string{"does not render to a valid tag"}},
@@ -78,6 +82,26 @@ func TestParseConfigRejects(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestRepositoryNamesAreCanonical(t *testing.T) {
+	cases := map[string]string{
+		"docker.io/library/x":    "index.docker.io/library/x",
+		"docker.io/x":            "index.docker.io/library/x",
+		"ghcr.io/molecule-ai/x":  "ghcr.io/molecule-ai/x",
+		"localhost:5000/team/x":  "localhost:5000/team/x",
+		"index.docker.io/team/x": "index.docker.io/team/x",
+	}
+	for in, want := range cases {
+		p, err := New(Config{Repositories: []string{in}})
+		if err != nil {
+			t.Errorf("New(%q): %v", in, err)
+			continue
+		}
+		if got := p.Repositories()[0]; got != want {
+			t.Errorf("New(%q) repository = %q, want %q", in, got, want)
+		}
 	}
 }
 

@@ -22,6 +22,7 @@ type options struct {
 	concurrency    int
 	backoff        remote.Backoff
 	restoreTimeout time.Duration
+	timeout        time.Duration
 	userAgent      string
 	// afterVerify runs between verification and the first write; tests use
 	// it to re-push a source tag at the worst moment.
@@ -140,6 +141,20 @@ func WithRetryBackoff(b remote.Backoff) Option {
 			return invalid("retry backoff", itoa(b.Steps)+" steps", "must try at least once")
 		}
 		o.backoff = b
+		return nil
+	}
+}
+
+// WithTimeout bounds every operation, from the first request to the last
+// read-back, as the CLI's --timeout does; errors then say "timed out after
+// d". Putting tags back after a failure has its own deadline (see
+// [WithRestoreTimeout]). The default is no bound beyond the context's.
+func WithTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return invalid("timeout", d.String(), "must be positive")
+		}
+		o.timeout = d
 		return nil
 	}
 }

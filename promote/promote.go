@@ -2,7 +2,6 @@ package promote
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -52,6 +51,8 @@ func (p *Promoter) Rollback(ctx context.Context, sha SHA, opts WriteOptions) (*R
 }
 
 func (p *Promoter) promote(ctx context.Context, action string, s SHA, opts WriteOptions) (*Report, error) {
+	ctx, cancel := p.bound(ctx)
+	defer cancel()
 	rep := &Report{Action: action, SHA: s.String(), DryRun: opts.DryRun}
 	r := p.connect(ctx, !opts.DryRun)
 	n := len(r.clients)
@@ -64,7 +65,7 @@ func (p *Promoter) promote(ctx context.Context, action string, s SHA, opts Write
 		wg.Go(func() { sources[i], srcErr = r.verifySource(ctx, i, s) })
 		wg.Go(func() { currents[i], curErr = r.readCurrent(ctx, i, !opts.NoBackup) })
 		wg.Wait()
-		errs[i] = errors.Join(srcErr, curErr)
+		errs[i] = joinUnique(srcErr, curErr)
 		return nil
 	})
 
@@ -80,12 +81,14 @@ func (p *Promoter) promote(ctx context.Context, action string, s SHA, opts Write
 			pl.add(r.clients[i], img, tag, currents[i].targets[t], sources[i].desc, currents[i].backups[t], !opts.NoBackup)
 		}
 	}
-	return rep, r.finishPlan(ctx, rep, sourceRefs(r, s), errs, pl.moves)
+	return rep, r.finishPlan(ctx, rep, "verification failed", sourceRefs(r, s), errs, pl.moves)
 }
 
 // swap plans moving every target tag to its backup and the backup to the
 // target's old digest.
 func (p *Promoter) swap(ctx context.Context, dryRun bool) (*Report, error) {
+	ctx, cancel := p.bound(ctx)
+	defer cancel()
 	rep := &Report{Action: "rollback", DryRun: dryRun}
 	r := p.connect(ctx, !dryRun)
 	n := len(r.clients)
@@ -105,7 +108,7 @@ func (p *Promoter) swap(ctx context.Context, dryRun bool) (*Report, error) {
 				missing = append(missing, fmt.Errorf("nothing to roll back to: %s is a placeholder left by a failed run", tag+BackupSuffix))
 			}
 		}
-		errs[i] = errors.Join(missing...)
+		errs[i] = joinUnique(missing...)
 		return nil
 	})
 
@@ -122,7 +125,7 @@ func (p *Promoter) swap(ctx context.Context, dryRun bool) (*Report, error) {
 			pl.add(r.clients[i], img, tag, currents[i].targets[t], bk, bk, true)
 		}
 	}
-	return rep, r.finishPlan(ctx, rep, repoNames(r), errs, pl.moves)
+	return rep, r.finishPlan(ctx, rep, "rollback not possible", repoNames(r), errs, pl.moves)
 }
 
 // planner collects report entries and the tag moves that carry them out.
@@ -170,9 +173,10 @@ func repoNames(r *run) []string {
 	return names
 }
 
-// finishPlan fails on any read error, stops at a dry run, or applies moves.
-func (r *run) finishPlan(ctx context.Context, rep *Report, refs []string, errs []error, moves []move) error {
-	if err := verificationError(refs, errs); err != nil {
+// finishPlan fails on any read error (headed what), stops at a dry run, or
+// applies moves.
+func (r *run) finishPlan(ctx context.Context, rep *Report, what string, refs []string, errs []error, moves []move) error {
+	if err := verificationError(what, refs, errs); err != nil {
 		for i := range rep.Images {
 			if rep.Images[i].Outcome == OutcomeWouldChange {
 				rep.Images[i].Outcome = OutcomeVerified
@@ -203,7 +207,7 @@ func (r *run) readCurrent(ctx context.Context, i int, withBackups bool) (current
 	read := func(slot **remote.Descriptor, errp *error, tag string) {
 		wg.Go(func() {
 			d, _, err := c.get(ctx, tag)
-			if err != nil {
+			if err != nil && !isAccessError(err) {
 				err = fmt.Errorf("cannot read current %s: %w", tag, err)
 			}
 			*slot, *errp = d, err
@@ -216,7 +220,7 @@ func (r *run) readCurrent(ctx context.Context, i int, withBackups bool) (current
 		}
 	}
 	wg.Wait()
-	return cur, errors.Join(errs...)
+	return cur, joinUnique(errs...)
 }
 
 func manifestPtr(d *remote.Descriptor) *manifest {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"golang.org/x/sync/errgroup"
@@ -44,6 +45,14 @@ func (p *Promoter) Repositories() []string {
 	return out
 }
 
+// bound applies the configured operation timeout, if any, to ctx.
+func (p *Promoter) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if p.opts.timeout > 0 {
+		return context.WithTimeout(ctx, p.opts.timeout)
+	}
+	return context.WithCancel(ctx)
+}
+
 // SourceTag returns the source tag for sha.
 func (p *Promoter) SourceTag(sha SHA) string { return p.plan.source.render(sha) }
 
@@ -64,6 +73,10 @@ type run struct {
 // repositories, not fatal, so that every failing image can be reported at
 // once.
 func (p *Promoter) connect(ctx context.Context, write bool) *run {
+	timeout := p.opts.timeout
+	if deadline, ok := ctx.Deadline(); ok && timeout == 0 {
+		timeout = time.Until(deadline)
+	}
 	n := len(p.plan.repos)
 	r := &run{p: p, base: p.opts.baseTransport(), clients: make([]*repoClient, n), connErrs: make([]error, n)}
 	var registries []string
@@ -81,7 +94,7 @@ func (p *Promoter) connect(ctx context.Context, write bool) *run {
 		for j, i := range idx {
 			repos[j] = p.plan.repos[i]
 		}
-		clients, err := p.opts.connect(ctx, r.base, repos, write)
+		clients, err := p.opts.connect(ctx, r.base, repos, write, timeout)
 		for j, i := range idx {
 			if err != nil {
 				r.connErrs[i] = err

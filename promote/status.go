@@ -13,6 +13,8 @@ import (
 // missing target tag is reported, not an error; an unreadable one fails
 // with an error wrapping [ErrVerification].
 func (p *Promoter) Status(ctx context.Context) (*Report, error) {
+	ctx, cancel := p.bound(ctx)
+	defer cancel()
 	rep := &Report{Action: "status"}
 	r := p.connect(ctx, false)
 	n, targets := len(r.clients), p.plan.targets
@@ -45,7 +47,7 @@ func (p *Promoter) Status(ctx context.Context) (*Report, error) {
 		return nil
 	})
 	rep.Images = images
-	return rep, rep.finish(verificationError(repoNames(r), errs))
+	return rep, rep.finish(verificationError("cannot read the registry", repoNames(r), errs))
 }
 
 // describeTag fills img with what tag and its backup point at. A tag at a

@@ -23,6 +23,8 @@ type source struct {
 // platform. It writes nothing. Every failing image is named in one error
 // wrapping [ErrVerification].
 func (p *Promoter) Verify(ctx context.Context, s SHA) (*Report, error) {
+	ctx, cancel := p.bound(ctx)
+	defer cancel()
 	if s.IsZero() {
 		return nil, invalid("sha", "", "a commit sha is required")
 	}
@@ -43,7 +45,7 @@ func (p *Promoter) Verify(ctx context.Context, s SHA) (*Report, error) {
 		}
 		rep.Images = append(rep.Images, img)
 	}
-	return rep, rep.finish(verificationError(sourceRefs(r, s), errs))
+	return rep, rep.finish(verificationError("verification failed", sourceRefs(r, s), errs))
 }
 
 // sourceRefs lists the source reference of every repository for sha.
@@ -69,6 +71,9 @@ func (r *run) verifySource(ctx context.Context, i int, s SHA) (source, error) {
 	src := source{ref: r.sourceRef(i, s)}
 	desc, found, err := c.get(ctx, r.p.plan.source.render(s))
 	if err != nil {
+		if isAccessError(err) {
+			return src, err
+		}
 		return src, fmt.Errorf("cannot read: %w", err)
 	}
 	if !found {
@@ -118,18 +123,26 @@ func (img *Image) describe(src source) {
 }
 
 // verificationError joins the per-repository errors into one error that
-// names every failing image by its reference in refs, or returns nil.
-func verificationError(refs []string, errs []error) error {
+// names every failing image by its reference in refs, or returns nil. Its
+// heading says what went wrong: what, for verify and promote, when at
+// least one image failed a check; that the registry could not be read,
+// when every failure was an [*AccessError].
+func verificationError(what string, refs []string, errs []error) error {
 	var lines []string
+	access := true
 	for i, err := range errs {
 		if err != nil {
 			lines = append(lines, "  "+refs[i]+": "+strings.ReplaceAll(err.Error(), "\n", "\n    "))
+			access = access && isAccessError(err)
 		}
 	}
 	if len(lines) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w for %d of %d images:\n%s", ErrVerification, len(lines), len(errs), strings.Join(lines, "\n"))
+	if access {
+		what = "cannot read the registry"
+	}
+	return &readFailure{heading: fmt.Sprintf("%s for %d of %d images", what, len(lines), len(errs)), lines: lines}
 }
 
 // finish records err in the report and returns it.

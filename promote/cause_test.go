@@ -1,0 +1,72 @@
+package promote_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/molecule-ai/promote/internal/registrytest"
+	"github.com/molecule-ai/promote/promote"
+)
+
+// TestErrorsNameTheCause checks that a registry that cannot be used is
+// reported by what went wrong, once per repository, and never as a failed
+// verification.
+func TestErrorsNameTheCause(t *testing.T) {
+	authed := registrytest.Distribution(t, registrytest.WithBasicAuth("ci-bot", testPassword))
+	repos := func(addr string) []string { return []string{addr + "/team/api", addr + "/team/web"} }
+	cases := []struct {
+		name    string
+		repos   []string
+		opts    []promote.Option
+		timeout time.Duration
+		want    string
+	}{
+		{"unreachable", repos("127.0.0.1:1"), nil, 0, "cannot reach 127.0.0.1:1 (connection refused)"},
+		{"wrong password", repos(authed.Addr), []promote.Option{promote.WithCredentials(authed.Addr, "ci-bot", "wrong")}, 0,
+			"authentication failed for " + authed.Addr + " (wrong username or token?)"},
+		{"no credentials", repos(authed.Addr), nil, 0, "authentication required for " + authed.Addr},
+		{"timeout", repos(authed.Addr), nil, time.Millisecond, "timed out after 1ms"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := append([]promote.Option{promote.WithAnonymous(), promote.WithEndpoint("127.0.0.1:1", "127.0.0.1:1")}, tc.opts...)
+			ctx := context.Background()
+			if tc.timeout > 0 {
+				opts = append(opts, promote.WithTimeout(tc.timeout))
+			}
+			p, err := promote.New(promote.Config{Repositories: tc.repos}, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, op := range []struct {
+				name string
+				run  func() (*promote.Report, error)
+			}{
+				{"verify", func() (*promote.Report, error) { return p.Verify(ctx, sha(newSHA)) }},
+				{"promote", func() (*promote.Report, error) { return p.Promote(ctx, sha(newSHA), promote.WriteOptions{}) }},
+				{"status", func() (*promote.Report, error) { return p.Status(ctx) }},
+			} {
+				rep, err := op.run()
+				if !errors.Is(err, promote.ErrVerification) {
+					t.Fatalf("%s: err = %v, want a read failure", op.name, err)
+				}
+				msg := err.Error()
+				if !strings.HasPrefix(msg, "cannot read the registry for 2 of 2 images") {
+					t.Errorf("%s: heading of %q", op.name, msg)
+				}
+				for _, r := range tc.repos {
+					if n := strings.Count(msg, r); n == 0 {
+						t.Errorf("%s: %s not named in %q", op.name, r, msg)
+					}
+				}
+				if n := strings.Count(msg, tc.want); n != len(tc.repos) {
+					t.Errorf("%s: %q said %d times, want once per repository:\n%s", op.name, tc.want, n, msg)
+				}
+				assertNoSecret(t, reportOutputs(t, rep, err)...)
+			}
+		})
+	}
+}
