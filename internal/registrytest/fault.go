@@ -27,6 +27,10 @@ const (
 	// shorter gives up first and never sees the response, although the
 	// registry has applied the request.
 	FaultDelayResponse
+	// FaultStripHeader forwards the request and removes the header
+	// Fault.Header from the registry's response, as registries that omit
+	// it do.
+	FaultStripHeader
 )
 
 // String returns the kind's name, as used in test output.
@@ -42,6 +46,8 @@ func (k FaultKind) String() string {
 		return "drop-response"
 	case FaultDelayResponse:
 		return "delay-response"
+	case FaultStripHeader:
+		return "strip-header"
 	default:
 		return fmt.Sprintf("FaultKind(%d)", int(k))
 	}
@@ -57,6 +63,8 @@ type Fault struct {
 	Status int
 	// Delay is how long FaultDelayResponse holds the response.
 	Delay time.Duration
+	// Header is the response header that FaultStripHeader removes.
+	Header string
 }
 
 // String describes the fault, as used in test output.
@@ -94,3 +102,7 @@ func DropResponse() Fault { return Fault{Kind: FaultDropResponse} }
 // DelayResponse returns a fault that forwards the request and holds the
 // response for d, for example longer than the client's timeout.
 func DelayResponse(d time.Duration) Fault { return Fault{Kind: FaultDelayResponse, Delay: d} }
+
+// StripHeader returns a fault that relays the registry's response without
+// the named header.
+func StripHeader(name string) Fault { return Fault{Kind: FaultStripHeader, Header: name} }

@@ -70,6 +70,8 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 			return errors.Join(errDropResponse, fmt.Errorf("read response to drop: %w", err))
 		}
 		return errDropResponse
+	case FaultStripHeader:
+		resp.Header.Del(ex.fault.Header)
 	case FaultDelayResponse:
 		ctx := resp.Request.Context()
 		if !p.wait(ctx, ex.fault.Delay) {

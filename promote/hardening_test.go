@@ -1,0 +1,133 @@
+package promote_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/molecule-ai/promote/internal/registrytest"
+	"github.com/molecule-ai/promote/promote"
+)
+
+// manifestHead matches every HEAD of a manifest.
+func manifestHead(r *http.Request) bool {
+	return r.Method == http.MethodHead && strings.Contains(r.URL.Path, "/manifests/")
+}
+
+// TestRegistriesWithoutManifestHead promotes through registries whose
+// manifest HEAD is refused or does not say the digest: every tag is read
+// back with GET instead, so a good promotion succeeds and a failed one is
+// reported as put back, not as mixed.
+func TestRegistriesWithoutManifestHead(t *testing.T) {
+	heads := map[string]registrytest.Fault{
+		"HEAD answers 405":                 registrytest.Reply(http.StatusMethodNotAllowed),
+		"HEAD omits Docker-Content-Digest": registrytest.StripHeader("Docker-Content-Digest"),
+	}
+	for name, fault := range heads {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, distribution, true)
+			old, updated := f.seedProduction()
+			before := f.state("latest", "latest-previous")
+
+			f.proxy.SetFault(registrytest.Rules(
+				registrytest.Always(manifestHead, fault),
+				registrytest.Always(tenantLatestPut, registrytest.Reply(403)),
+			))
+			rep, err := f.promoter(promote.Config{}).Promote(context.Background(), sha(newSHA), promote.WriteOptions{})
+			if !errors.Is(err, promote.ErrNotPromoted) || rep.Result != promote.ResultFailed {
+				t.Fatalf("failing promotion: err = %v, result %s; want not promoted", err, rep.Result)
+			}
+			f.assertState(before)
+			for _, img := range rep.Images {
+				for _, ts := range img.Tags {
+					if ts.Unknown {
+						t.Errorf("%s reported unknown: %+v", ts.Tag, ts)
+					}
+				}
+			}
+
+			f.proxy.SetFault(registrytest.Always(manifestHead, fault))
+			if _, err := f.promoter(promote.Config{}).Promote(context.Background(), sha(newSHA), promote.WriteOptions{}); err != nil {
+				t.Fatalf("promotion: %v", err)
+			}
+			for i, r := range f.repos {
+				f.assertState(map[string]string{r + ":latest": updated[i], r + ":latest-previous": old[i]})
+			}
+		})
+	}
+}
+
+// TestPlaceholderCountsAsAbsent leaves placeholders behind on a registry
+// that refuses deletes, then checks that no later operation treats one as
+// an image: it is never backed up, never rolled back to, and status shows
+// it for what it is.
+func TestPlaceholderCountsAsAbsent(t *testing.T) {
+	b := backend{"distribution without deletes", func(t *testing.T) *registrytest.Server {
+		return registrytest.Distribution(t, registrytest.WithoutDelete())
+	}}
+	f := newFixture(t, b, true)
+	ctx := context.Background()
+	updated := f.pushStaging(newSHA)
+	platformLatest := f.repos[0] + ":latest"
+
+	// A first promotion fails: platform:latest did not exist, and is left
+	// at a placeholder.
+	f.proxy.SetFault(registrytest.Always(tenantLatestPut, registrytest.Reply(403)))
+	rep, err := f.promoter(promote.Config{}).Promote(ctx, sha(newSHA), promote.WriteOptions{})
+	f.proxy.SetFault(nil)
+	if !errors.Is(err, promote.ErrMixedState) || !strings.Contains(err.Error(), "placeholder") || strings.Contains(err.Error(), "put back, and the registry is as before") {
+		t.Fatalf("err = %v, want mixed, naming the placeholder", err)
+	}
+	placeholder := f.digest(platformLatest)
+	if placeholder == "" || placeholder == updated[0] {
+		t.Fatalf("%s = %q, want a placeholder", platformLatest, placeholder)
+	}
+	if rep.Images[0].Outcome != promote.OutcomeFailed {
+		t.Errorf("entry = %+v", rep.Images[0])
+	}
+
+	// Status shows it as a placeholder, not as an image.
+	rep, err = f.promoter(promote.Config{}).Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img := rep.Images[0]; img.Outcome != promote.OutcomeMissing || !strings.Contains(img.Detail, "placeholder (left by a failed run)") || img.Digest != "" {
+		t.Errorf("status entry = %+v", img)
+	}
+
+	// Rolling back finds nothing to roll back to.
+	before := f.state("latest", "latest-previous")
+	_, err = f.promoter(promote.Config{}).Rollback(ctx, promote.SHA{}, promote.WriteOptions{})
+	if !errors.Is(err, promote.ErrVerification) || !strings.Contains(err.Error(), "nothing to roll back to") {
+		t.Fatalf("rollback err = %v, want nothing to roll back to", err)
+	}
+	f.assertState(before)
+
+	// The next promotion replaces the placeholder and does not back it up.
+	if _, err := f.promoter(promote.Config{}).Promote(ctx, sha(newSHA), promote.WriteOptions{}); err != nil {
+		t.Fatalf("promote: %v", err)
+	}
+	f.assertState(map[string]string{platformLatest: updated[0], platformLatest + "-previous": ""})
+
+	// A failed promotion that leaves latest-previous at a placeholder: a
+	// rollback must not move production onto it.
+	third := f.pushStaging(otherSHA)
+	f.proxy.SetFault(registrytest.Always(tenantLatestPut, registrytest.Reply(403)))
+	_, err = f.promoter(promote.Config{}).Promote(ctx, sha(otherSHA), promote.WriteOptions{})
+	f.proxy.SetFault(nil)
+	if !errors.Is(err, promote.ErrMixedState) {
+		t.Fatalf("err = %v, want mixed", err)
+	}
+	if d := f.digest(platformLatest + "-previous"); d == "" || d == updated[0] || d == third[0] {
+		t.Fatalf("%s-previous = %q, want a placeholder", platformLatest, d)
+	}
+	before = f.state("latest", "latest-previous")
+	_, err = f.promoter(promote.Config{}).Rollback(ctx, promote.SHA{}, promote.WriteOptions{})
+	if err == nil || !strings.Contains(err.Error(), "latest-previous is a placeholder left by a failed run") {
+		t.Fatalf("rollback err = %v, want the placeholder named", err)
+	}
+	f.assertState(before)
+}
