@@ -168,7 +168,7 @@ func (c *repoClient) revisionOf(ctx context.Context, d v1.Hash) string {
 	if err != nil {
 		return ""
 	}
-	info, err := c.inspect(ctx, desc, true, nil)
+	info, err := c.inspect(ctx, desc, true, false, nil)
 	if err != nil {
 		return ""
 	}

@@ -131,3 +131,44 @@ func TestPlaceholderCountsAsAbsent(t *testing.T) {
 	}
 	f.assertState(before)
 }
+
+// TestRevisionCheckCoversEveryChild verifies multi-platform images whose
+// children disagree, and images without a revision: every child with a
+// label must name the commit, a failed entry keeps what was read, and an
+// image without a label says that its revision was not checked.
+func TestRevisionCheckCoversEveryChild(t *testing.T) {
+	f := newFixture(t, backends[0], false)
+	ctx := context.Background()
+	labelled := func(s string) map[string]string { return map[string]string{"org.opencontainers.image.revision": s} }
+	spec := registrytest.IndexSpec{Images: []registrytest.ImageSpec{
+		{OS: "linux", Architecture: "amd64", Labels: labelled(newSHA)},
+		{OS: "linux", Architecture: "arm64", Labels: labelled(otherSHA)},
+		{OS: "linux", Architecture: "s390x"},
+	}}
+	if _, err := registrytest.PushIndex(ctx, f.direct(f.repos[0])+":staging-2222222", spec, f.server.Auth()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := registrytest.PushImage(ctx, f.direct(f.repos[1])+":staging-2222222", registrytest.ImageSpec{}, f.server.Auth()); err != nil {
+		t.Fatal(err)
+	}
+
+	rep, err := f.promoter(promote.Config{}).Verify(ctx, sha(newSHA))
+	if !errors.Is(err, promote.ErrVerification) {
+		t.Fatalf("err = %v, want a verification failure", err)
+	}
+	if !strings.Contains(err.Error(), "its linux/arm64 image's revision is "+otherSHA) || strings.Contains(err.Error(), "linux/amd64 image") {
+		t.Errorf("error does not name the disagreeing child alone:\n%v", err)
+	}
+	failed := rep.Images[0]
+	if failed.Outcome != promote.OutcomeFailed || len(failed.Platforms) != 3 || failed.Digest == "" {
+		t.Errorf("failed entry lost what was read: %+v", failed)
+	}
+	if unlabelled := rep.Images[1]; unlabelled.Outcome != promote.OutcomeVerified || unlabelled.Detail != "revision not checked (no label)" {
+		t.Errorf("unlabelled entry = %+v", unlabelled)
+	}
+	// With a short sha the revision cannot be compared, and nothing says it was.
+	rep, _ = f.promoter(promote.Config{Repositories: f.repos[1:]}).Verify(ctx, sha(newSHA[:7]))
+	if d := rep.Images[0].Detail; d != "" {
+		t.Errorf("short sha detail = %q", d)
+	}
+}

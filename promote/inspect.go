@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -21,13 +22,25 @@ type imageInfo struct {
 	platforms []v1.Platform
 	revision  string
 	created   string
+	// children holds, for an index read with every child, each platform
+	// child's own revision label (empty when it has none).
+	children []childRevision
+}
+
+// childRevision is the revision label of one child of an index.
+type childRevision struct {
+	platform v1.Platform
+	revision string
 }
 
 // inspect reads platforms, revision and creation time of desc. With
-// withConfig unset it uses only the manifest already fetched; with it set it
-// also reads one image config (for an index: the child of the first required
-// platform, or else the first child), one or two more requests.
-func (c *repoClient) inspect(ctx context.Context, desc *remote.Descriptor, withConfig bool, required []v1.Platform) (imageInfo, error) {
+// withConfig unset it uses only the manifest already fetched. With it set it
+// also reads image configs: for an image, its config; for an index, with
+// allChildren set, every platform child's manifest and config (concurrently:
+// one more round trip than an image), so that every child's revision can be
+// checked; otherwise only the child of the first required platform, or the
+// first child, and only when the index's annotations do not already say.
+func (c *repoClient) inspect(ctx context.Context, desc *remote.Descriptor, withConfig, allChildren bool, required []v1.Platform) (imageInfo, error) {
 	var info imageInfo
 	switch {
 	case desc.MediaType.IsIndex():
@@ -37,28 +50,50 @@ func (c *repoClient) inspect(ctx context.Context, desc *remote.Descriptor, withC
 		}
 		info.revision = idx.Annotations[revisionKey]
 		info.created = idx.Annotations[createdKey]
-		var child *v1.Descriptor
+		var children []v1.Descriptor
+		var chosen *v1.Descriptor
 		for i, m := range idx.Manifests {
 			if m.Platform == nil || m.Platform.OS == "unknown" {
 				continue // attestations and other non-images
 			}
 			info.platforms = append(info.platforms, *m.Platform)
-			if child == nil || (len(required) > 0 && platformMatches(required[0], *m.Platform)) {
-				child = &idx.Manifests[i]
+			children = append(children, m)
+			if chosen == nil || (len(required) > 0 && platformMatches(required[0], *m.Platform)) {
+				chosen = &idx.Manifests[i]
 			}
 		}
-		if !withConfig || child == nil || (info.revision != "" && info.created != "") {
+		if !withConfig || chosen == nil {
 			return info, nil
 		}
-		childDesc, err := c.puller.Get(ctx, c.repo.Digest(child.Digest.String()))
-		if err != nil {
-			return info, fmt.Errorf("reading %s manifest %s: %w", platformString(*child.Platform), child.Digest, err)
+		if !allChildren {
+			if info.revision != "" && info.created != "" {
+				return info, nil
+			}
+			children = []v1.Descriptor{*chosen}
 		}
-		cf, err := configOf(childDesc)
-		if err != nil {
+		configs := make([]*v1.ConfigFile, len(children))
+		errs := make([]error, len(children))
+		var wg sync.WaitGroup
+		for i, child := range children {
+			wg.Go(func() {
+				childDesc, err := c.puller.Get(ctx, c.repo.Digest(child.Digest.String()))
+				if err != nil {
+					errs[i] = fmt.Errorf("reading %s manifest %s: %w", platformString(*child.Platform), child.Digest, c.explain(err))
+					return
+				}
+				configs[i], errs[i] = configOf(childDesc)
+			})
+		}
+		wg.Wait()
+		if err := joinUnique(errs...); err != nil {
 			return info, err
 		}
-		fillFromConfig(&info, cf)
+		for i, cf := range configs {
+			if allChildren {
+				info.children = append(info.children, childRevision{platform: *children[i].Platform, revision: cf.Config.Labels[revisionKey]})
+			}
+		}
+		fillFromConfig(&info, configs[0])
 		return info, nil
 	case desc.MediaType.IsImage():
 		m, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))

@@ -73,11 +73,11 @@ func (p *Promoter) promote(ctx context.Context, action string, s SHA, opts Write
 	for i := range n {
 		for t, tag := range p.plan.targets {
 			img := Image{Repository: r.repo(i).Name(), Source: r.sourceRef(i, s), Target: r.repo(i).Tag(tag).Name()}
+			img.describe(sources[i], s)
 			if errs[i] != nil {
 				pl.fail(img, errs[i])
 				continue
 			}
-			img.describe(sources[i])
 			pl.add(r.clients[i], img, tag, currents[i].targets[t], sources[i].desc, currents[i].backups[t], !opts.NoBackup)
 		}
 	}

@@ -81,11 +81,11 @@ func (c *repoClient) describeTag(ctx context.Context, img *Image, tag string) er
 		img.Outcome, img.Detail = OutcomeMissing, placeholderNote
 		img.Tags = []TagState{{Tag: img.Target, Digest: desc.Digest.String(), Note: placeholderNote}}
 	default:
-		info, err := c.inspect(ctx, desc, true, nil)
+		info, err := c.inspect(ctx, desc, true, false, nil)
 		if err != nil {
 			return fmt.Errorf("cannot inspect %s: %w", tag, err)
 		}
-		img.describe(source{desc: desc, info: info})
+		img.describe(source{desc: desc, info: info}, SHA{})
 		img.Outcome = OutcomeCurrent
 	}
 	wg.Wait()

@@ -38,10 +38,9 @@ func (p *Promoter) Verify(ctx context.Context, s SHA) (*Report, error) {
 	})
 	for i := range r.clients {
 		img := Image{Repository: r.repo(i).Name(), Source: r.sourceRef(i, s), Outcome: OutcomeVerified}
+		img.describe(sources[i], s)
 		if errs[i] != nil {
 			img.Outcome, img.Detail = OutcomeFailed, errs[i].Error()
-		} else {
-			img.describe(sources[i])
 		}
 		rep.Images = append(rep.Images, img)
 	}
@@ -81,12 +80,20 @@ func (r *run) verifySource(ctx context.Context, i int, s SHA) (source, error) {
 	}
 	src.desc = desc
 	required := r.p.plan.platforms
-	src.info, err = c.inspect(ctx, desc, s.IsFull() || len(required) > 0, required)
+	src.info, err = c.inspect(ctx, desc, s.IsFull() || len(required) > 0, s.IsFull(), required)
 	if err != nil {
+		if isAccessError(err) {
+			return src, err
+		}
 		return src, fmt.Errorf("cannot inspect %s: %w", desc.Digest, err)
 	}
 	var problems []string
-	if s.IsFull() && src.info.revision != "" && !strings.EqualFold(src.info.revision, s.String()) {
+	for _, child := range src.info.children {
+		if child.revision != "" && !strings.EqualFold(child.revision, s.String()) {
+			problems = append(problems, fmt.Sprintf("its %s image's revision is %s, not %s", platformString(child.platform), child.revision, s))
+		}
+	}
+	if s.IsFull() && len(problems) == 0 && src.info.revision != "" && !strings.EqualFold(src.info.revision, s.String()) {
 		problems = append(problems, fmt.Sprintf("its revision is %s, not %s: the tag points at another commit's image", src.info.revision, s))
 	}
 	for _, want := range required {
@@ -104,6 +111,15 @@ func (r *run) verifySource(ctx context.Context, i int, s SHA) (source, error) {
 	return src, nil
 }
 
+func anyChildRevision(children []childRevision) bool {
+	for _, c := range children {
+		if c.revision != "" {
+			return true
+		}
+	}
+	return false
+}
+
 func hasPlatform(have []v1.Platform, want v1.Platform) bool {
 	for _, h := range have {
 		if platformMatches(want, h) {
@@ -113,8 +129,16 @@ func hasPlatform(have []v1.Platform, want v1.Platform) bool {
 	return false
 }
 
-// describe copies what was learnt about a source image into the entry.
-func (img *Image) describe(src source) {
+// describe copies what was learnt about a source image into the entry,
+// whatever was read of it; with a 40-character sha and an image that names
+// no revision, it notes that the revision was not checked.
+func (img *Image) describe(src source, s SHA) {
+	if src.desc == nil {
+		return
+	}
+	if s.IsFull() && src.info.revision == "" && !anyChildRevision(src.info.children) {
+		img.Detail = "revision not checked (no label)"
+	}
 	img.Digest = src.desc.Digest.String()
 	img.MediaType = string(src.desc.MediaType)
 	img.Platforms = platformStrings(src.info.platforms)
