@@ -68,10 +68,16 @@ type run struct {
 	connErrs []error
 }
 
-// connect authenticates to every registry concurrently, once per registry.
-// A registry that cannot be reached is recorded against each of its
-// repositories, not fatal, so that every failing image can be reported at
-// once.
+// scopesPerToken bounds the repositories that one token is asked for. A
+// token request names every scope in its URL, and token servers refuse
+// URLs past a few KiB; 50 scopes of up to about 100 characters stay well
+// below 8 KiB.
+const scopesPerToken = 50
+
+// connect authenticates to every registry concurrently: one ping and one
+// token per registry and batch of [scopesPerToken] repositories. A registry
+// that cannot be reached is recorded against each of its repositories, not
+// fatal, so that every failing image can be reported at once.
 func (p *Promoter) connect(ctx context.Context, write bool) *run {
 	timeout := p.opts.timeout
 	if deadline, ok := ctx.Deadline(); ok && timeout == 0 {
@@ -79,17 +85,20 @@ func (p *Promoter) connect(ctx context.Context, write bool) *run {
 	}
 	n := len(p.plan.repos)
 	r := &run{p: p, base: p.opts.baseTransport(), clients: make([]*repoClient, n), connErrs: make([]error, n)}
-	var registries []string
-	byRegistry := map[string][]int{}
+	var batches [][]int
+	open := map[string]int{} // registry -> its batch still filling
 	for i, repo := range p.plan.repos {
 		reg := repo.RegistryStr()
-		if _, ok := byRegistry[reg]; !ok {
-			registries = append(registries, reg)
+		b, ok := open[reg]
+		if !ok || len(batches[b]) == scopesPerToken {
+			b = len(batches)
+			batches = append(batches, nil)
+			open[reg] = b
 		}
-		byRegistry[reg] = append(byRegistry[reg], i)
+		batches[b] = append(batches[b], i)
 	}
-	_ = forEach(ctx, len(registries), p.opts.concurrency, func(ctx context.Context, k int) error {
-		idx := byRegistry[registries[k]]
+	_ = forEach(ctx, len(batches), p.opts.concurrency, func(ctx context.Context, k int) error {
+		idx := batches[k]
 		repos := make([]name.Repository, len(idx))
 		for j, i := range idx {
 			repos[j] = p.plan.repos[i]
