@@ -30,7 +30,10 @@ var retryStatusCodes = []int{
 func (o *options) baseTransport() http.RoundTripper {
 	t := o.transport
 	if t == nil {
-		t = remote.DefaultTransport.(*http.Transport).Clone()
+		def := remote.DefaultTransport.(*http.Transport).Clone()
+		def.ResponseHeaderTimeout = o.responseTimeout
+		def.TLSHandshakeTimeout = 10 * time.Second
+		t = def
 	}
 	if len(o.endpoints) > 0 {
 		t = &endpointTransport{inner: t, endpoints: o.endpoints}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/molecule-ai/promote/internal/registrytest"
 	"github.com/molecule-ai/promote/promote"
@@ -170,5 +171,37 @@ func TestRevisionCheckCoversEveryChild(t *testing.T) {
 	rep, _ = f.promoter(promote.Config{Repositories: f.repos[1:]}).Verify(ctx, sha(newSHA[:7]))
 	if d := rep.Images[0].Detail; d != "" {
 		t.Errorf("short sha detail = %q", d)
+	}
+}
+
+// TestStalledRegistryEndsInTime stalls one tag write far beyond the
+// operation's bounds: the call must end within them, with the tags that
+// moved put back.
+func TestStalledRegistryEndsInTime(t *testing.T) {
+	const stall = 20 * time.Second
+	cases := map[string]promote.Option{
+		"operation timeout": promote.WithTimeout(time.Second),
+		"response timeout":  promote.WithResponseTimeout(300 * time.Millisecond),
+	}
+	for name, opt := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, distribution, true)
+			f.seedProduction()
+			before := f.state("latest", "latest-previous")
+			f.proxy.SetFault(registrytest.Always(tenantLatestPut, registrytest.StallRequest(stall)))
+
+			start := time.Now()
+			rep, err := f.promoter(promote.Config{}, opt).Promote(context.Background(), sha(newSHA), promote.WriteOptions{})
+			took := time.Since(start)
+			f.proxy.SetFault(nil)
+			if took > stall/2 {
+				t.Fatalf("the call took %s: it waited for the stalled registry", took)
+			}
+			if !errors.Is(err, promote.ErrNotPromoted) || rep.Result != promote.ResultFailed {
+				t.Fatalf("err = %v, want not promoted with every tag put back", err)
+			}
+			f.assertState(before)
+		})
 	}
 }

@@ -15,15 +15,16 @@ import (
 type Option func(*options) error
 
 type options struct {
-	keychain       authn.Keychain
-	credentials    map[string]Credential
-	transport      http.RoundTripper
-	endpoints      map[string]string
-	concurrency    int
-	backoff        remote.Backoff
-	restoreTimeout time.Duration
-	timeout        time.Duration
-	userAgent      string
+	keychain        authn.Keychain
+	credentials     map[string]Credential
+	transport       http.RoundTripper
+	endpoints       map[string]string
+	concurrency     int
+	backoff         remote.Backoff
+	restoreTimeout  time.Duration
+	timeout         time.Duration
+	responseTimeout time.Duration
+	userAgent       string
 	// afterVerify runs between verification and the first write; tests use
 	// it to re-push a source tag at the worst moment.
 	afterVerify func(context.Context)
@@ -44,8 +45,9 @@ func defaultOptions() options {
 			Jitter:   0.1,
 			Steps:    4,
 		},
-		restoreTimeout: time.Minute,
-		userAgent:      "promote/" + Version(),
+		restoreTimeout:  time.Minute,
+		responseTimeout: 30 * time.Second,
+		userAgent:       "promote/" + Version(),
 	}
 }
 
@@ -155,6 +157,21 @@ func WithTimeout(d time.Duration) Option {
 			return invalid("timeout", d.String(), "must be positive")
 		}
 		o.timeout = d
+		return nil
+	}
+}
+
+// WithResponseTimeout bounds the wait for each response's headers, so that
+// no single request to a registry that stopped answering hangs, even
+// without a deadline. It applies to the default transport, not to one given
+// with [WithTransport]. The default is 30 seconds; TLS handshakes are
+// bounded at 10 seconds.
+func WithResponseTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return invalid("response timeout", d.String(), "must be positive")
+		}
+		o.responseTimeout = d
 		return nil
 	}
 }

@@ -31,6 +31,10 @@ const (
 	// Fault.Header from the registry's response, as registries that omit
 	// it do.
 	FaultStripHeader
+	// FaultStallRequest holds the request for Fault.Delay before
+	// forwarding it, as a registry that hangs does. A client that gives up
+	// first is never forwarded: the registry never sees the request.
+	FaultStallRequest
 )
 
 // String returns the kind's name, as used in test output.
@@ -48,6 +52,8 @@ func (k FaultKind) String() string {
 		return "delay-response"
 	case FaultStripHeader:
 		return "strip-header"
+	case FaultStallRequest:
+		return "stall-request"
 	default:
 		return fmt.Sprintf("FaultKind(%d)", int(k))
 	}
@@ -61,7 +67,8 @@ type Fault struct {
 	// Status is the HTTP status code that FaultReply answers with; an
 	// invalid code, such as zero, means 500.
 	Status int
-	// Delay is how long FaultDelayResponse holds the response.
+	// Delay is how long FaultDelayResponse holds the response, or
+	// FaultStallRequest the request.
 	Delay time.Duration
 	// Header is the response header that FaultStripHeader removes.
 	Header string
@@ -102,6 +109,10 @@ func DropResponse() Fault { return Fault{Kind: FaultDropResponse} }
 // DelayResponse returns a fault that forwards the request and holds the
 // response for d, for example longer than the client's timeout.
 func DelayResponse(d time.Duration) Fault { return Fault{Kind: FaultDelayResponse, Delay: d} }
+
+// StallRequest returns a fault that holds the request for d before
+// forwarding it.
+func StallRequest(d time.Duration) Fault { return Fault{Kind: FaultStallRequest, Delay: d} }
 
 // StripHeader returns a fault that relays the registry's response without
 // the named header.

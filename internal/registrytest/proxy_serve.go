@@ -37,6 +37,9 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w, record: func(status int) { p.setStatus(rec, status) }}
 	ex := &exchange{rec: rec, fault: fault}
 
+	if fault.Kind == FaultStallRequest {
+		delay += fault.Delay
+	}
 	if !p.wait(r.Context(), delay) {
 		if r.Context().Err() == nil {
 			// The proxy is closing under a client that still waits.
