@@ -8,7 +8,8 @@
 //   - [Promoter.Verify] resolves every repo:staging-<sha> tag and checks it.
 //   - [Promoter.Promote] verifies, pins the verified digests, and moves every
 //     target tag to its pinned digest; if anything fails after a tag moved,
-//     it puts every tag it wrote back where it was.
+//     it puts back every tag that still holds what it wrote, and leaves alone
+//     any tag that another run moved meanwhile.
 //   - [Promoter.Rollback] promotes an older sha, or swaps every target tag
 //     with its "-previous" backup.
 //   - [Promoter.Status] reads what every target tag points at now.

@@ -12,8 +12,10 @@ var (
 	// before any request was made.
 	ErrInvalidInput = errors.New("invalid input")
 
-	// ErrVerification means one or more images failed verification; nothing
-	// was written.
+	// ErrVerification means the operation stopped before writing anything:
+	// an image failed a check, a registry could not be read (see
+	// [AccessError]), or a rollback had nothing to roll back to. The error
+	// names every failing image and its cause.
 	ErrVerification = errors.New("verification failed")
 
 	// ErrNotPromoted means the operation failed after verification and the
@@ -21,9 +23,11 @@ var (
 	// put back.
 	ErrNotPromoted = errors.New("not promoted")
 
-	// ErrMixedState means the operation failed and at least one tag could not
-	// be put back: the registry holds a mix of old and new digests. The
-	// report lists which tag is at which digest.
+	// ErrMixedState means the operation failed and the registry is not as it
+	// was before: a tag could not be put back, a placeholder could not be
+	// deleted, or another promotion or rollback moved tags meanwhile (its
+	// tags are left alone and reported as conflicts). The report lists
+	// which tag is at which digest.
 	ErrMixedState = errors.New("registry left in a mixed state")
 )
 
