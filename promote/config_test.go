@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 func TestParseSHA(t *testing.T) {
@@ -165,3 +168,28 @@ func FuzzParseInput(f *testing.F) {
 }
 
 func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }
+
+func TestOptionsRejectUnusableValues(t *testing.T) {
+	cases := map[string]Option{
+		"zero concurrency":       WithConcurrency(0),
+		"zero restore timeout":   WithRestoreTimeout(0),
+		"negative timeout":       WithTimeout(-time.Second),
+		"zero response timeout":  WithResponseTimeout(0),
+		"credentials, no host":   WithCredentials("", "bot", "pw"),
+		"credentials, no user":   WithCredentials("ghcr.io", "", "pw"),
+		"credentials, no secret": WithCredentials("ghcr.io", "bot", ""),
+		"endpoint, no address":   WithEndpoint("localhost:5000", ""),
+		"no retries":             WithRetryBackoff(remote.Backoff{}),
+		"nil transport":          WithTransport(nil),
+	}
+	for name, opt := range cases {
+		t.Run(name, func(t *testing.T) {
+			if _, err := New(Config{}, opt); !errors.Is(err, ErrInvalidInput) {
+				t.Errorf("New err = %v, want ErrInvalidInput", err)
+			}
+		})
+	}
+	if _, err := New(Config{}, WithCredentials("ghcr.io", "bot", "pw"), WithCredentials("ghcr.io", "bot", "pw2")); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("credentials twice for one registry: err = %v", err)
+	}
+}

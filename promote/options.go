@@ -152,13 +152,7 @@ func WithRetryBackoff(b remote.Backoff) Option {
 // d". Putting tags back after a failure has its own deadline (see
 // [WithRestoreTimeout]). The default is no bound beyond the context's.
 func WithTimeout(d time.Duration) Option {
-	return func(o *options) error {
-		if d <= 0 {
-			return invalid("timeout", d.String(), "must be positive")
-		}
-		o.timeout = d
-		return nil
-	}
+	return positive("timeout", d, func(o *options) { o.timeout = d })
 }
 
 // WithResponseTimeout bounds the wait for each response's headers, so that
@@ -167,13 +161,7 @@ func WithTimeout(d time.Duration) Option {
 // with [WithTransport]. The default is 30 seconds; TLS handshakes are
 // bounded at 10 seconds.
 func WithResponseTimeout(d time.Duration) Option {
-	return func(o *options) error {
-		if d <= 0 {
-			return invalid("response timeout", d.String(), "must be positive")
-		}
-		o.responseTimeout = d
-		return nil
-	}
+	return positive("response timeout", d, func(o *options) { o.responseTimeout = d })
 }
 
 // WithRestoreTimeout bounds the time spent putting tags back after a failed
@@ -181,11 +169,17 @@ func WithResponseTimeout(d time.Duration) Option {
 // failed because its context expired can still be undone. The default is one
 // minute.
 func WithRestoreTimeout(d time.Duration) Option {
+	return positive("restore timeout", d, func(o *options) { o.restoreTimeout = d })
+}
+
+// positive is an option that applies set when d is positive and is
+// rejected otherwise.
+func positive(field string, d time.Duration, set func(*options)) Option {
 	return func(o *options) error {
 		if d <= 0 {
-			return invalid("restore timeout", d.String(), "must be positive")
+			return invalid(field, d.String(), "must be positive")
 		}
-		o.restoreTimeout = d
+		set(o)
 		return nil
 	}
 }

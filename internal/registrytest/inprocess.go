@@ -3,6 +3,7 @@ package registrytest
 import (
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 
@@ -15,7 +16,13 @@ import (
 // production runs.
 func InProcess(t testing.TB) *Server {
 	t.Helper()
-	handler := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	return serve(t, "in-process registry", registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+}
+
+// serve starts handler on an httptest server for the test, as a registry
+// called what, and stops it when the test ends.
+func serve(t testing.TB, what string, handler http.Handler) *Server {
+	t.Helper()
 	hs := httptest.NewServer(handler)
 	s := &Server{
 		Addr: hs.Listener.Addr().String(),
@@ -26,7 +33,7 @@ func InProcess(t testing.TB) *Server {
 	}
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {
-			t.Errorf("stop in-process registry %s: %v", s.Addr, err)
+			t.Errorf("stop %s %s: %v", what, s.Addr, err)
 		}
 	})
 	return s

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 
@@ -50,7 +49,7 @@ func StartTokenAuth(t testing.TB) *TokenAuth {
 	s := &TokenAuth{}
 	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	mux := http.NewServeMux()
-	var hs *httptest.Server
+	var addr string
 	mux.HandleFunc("/token", func(w http.ResponseWriter, r *http.Request) {
 		req := TokenRequest{URLLength: len(r.RequestURI), Scopes: r.URL.Query()["scope"]}
 		req.Refused = req.URLLength > MaxTokenURL
@@ -66,7 +65,7 @@ func StartTokenAuth(t testing.TB) *TokenAuth {
 	})
 	mux.HandleFunc("/v2/", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer test-token" {
-			w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="http://%s/token",service="registrytest"`, hs.Listener.Addr()))
+			w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="http://%s/token",service="registrytest"`, addr))
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)
 			_, _ = io.WriteString(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`)
@@ -74,18 +73,7 @@ func StartTokenAuth(t testing.TB) *TokenAuth {
 		}
 		reg.ServeHTTP(w, r)
 	})
-	hs = httptest.NewServer(mux)
-	s.Server = &Server{
-		Addr: hs.Listener.Addr().String(),
-		close: func() error {
-			hs.Close()
-			return nil
-		},
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("stop token registry %s: %v", s.Addr, err)
-		}
-	})
+	s.Server = serve(t, "token registry", mux)
+	addr = s.Addr
 	return s
 }
