@@ -155,7 +155,7 @@ func parseRepository(s string, insecure map[string]bool) (name.Repository, error
 		}
 	}
 	var opts []name.Option
-	if insecure[host] {
+	if insecure[canonicalRegistry(host)] {
 		opts = append(opts, name.Insecure)
 	}
 	// Without strict validation, go-containerregistry accepts Docker Hub's

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
@@ -84,6 +85,7 @@ func WithCredentials(registry, username string, password Secret) Option {
 		if password == "" {
 			errs = append(errs, invalid("password", "", "must not be empty"))
 		}
+		registry = canonicalRegistry(registry)
 		if _, dup := o.credentials[registry]; dup {
 			errs = append(errs, invalid("registry", registry, "credentials given more than once"))
 		}
@@ -116,7 +118,7 @@ func WithEndpoint(registry, hostport string) Option {
 		if !hostPattern.MatchString(registry) || hostport == "" {
 			return invalid("endpoint", registry+"="+hostport, "expected a registry host and a host:port")
 		}
-		o.endpoints[registry] = hostport
+		o.endpoints[canonicalRegistry(registry)] = hostport
 		return nil
 	}
 }
@@ -182,4 +184,14 @@ func positive(field string, d time.Duration, set func(*options)) Option {
 		set(o)
 		return nil
 	}
+}
+
+// canonicalRegistry spells a registry host as go-containerregistry does in
+// requests, so that "docker.io" finds "index.docker.io".
+func canonicalRegistry(host string) string {
+	reg, err := name.NewRegistry(host)
+	if err != nil {
+		return host
+	}
+	return reg.RegistryStr()
 }
