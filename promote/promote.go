@@ -14,6 +14,13 @@ type WriteOptions struct {
 	DryRun bool
 	// NoBackup skips writing "<target>-previous" at the target's old digest.
 	NoBackup bool
+	// ForwardOnly, when set, refuses a promotion whose commit does not
+	// descend from (or equal) the commit every existing target tag carries
+	// in its revision label, as this history tells. A target without a
+	// revision, or a commit the history lacks, fails too; a target tag that
+	// does not exist yet passes. Nil checks nothing. [Promoter.Rollback]
+	// never applies it: going back is what a rollback is for.
+	ForwardOnly History
 }
 
 // current is what a repository's target tags and their backups point at
@@ -41,11 +48,16 @@ func (p *Promoter) Promote(ctx context.Context, sha SHA, opts WriteOptions) (*Re
 // Rollback moves the target tags back. With a sha (not the zero SHA) it promotes that sha's
 // images, exactly as [Promoter.Promote] does. Without one it swaps every
 // target tag with its "<target>-previous" backup, so a second rollback
-// undoes the first; every repository must have the backup tag. The same
-// all-or-nothing rules apply.
+// undoes the first; every repository must have the backup tag, and
+// opts.NoBackup cannot be honoured. The same all-or-nothing rules apply.
+// opts.ForwardOnly is ignored.
 func (p *Promoter) Rollback(ctx context.Context, sha SHA, opts WriteOptions) (*Report, error) {
+	opts.ForwardOnly = nil
 	if !sha.IsZero() {
 		return p.promote(ctx, "rollback", sha, opts)
+	}
+	if opts.NoBackup {
+		return nil, invalid("no-backup", "true", "a rollback to the backup tags swaps each target with its backup, so it always writes the backup; give a sha to skip it")
 	}
 	return p.swap(ctx, opts.DryRun)
 }
@@ -59,15 +71,24 @@ func (p *Promoter) promote(ctx context.Context, action string, s SHA, opts Write
 	sources := make([]source, n)
 	currents := make([]current, n)
 	errs := make([]error, n)
+	commits := make([][]targetCommit, n)
 	_ = r.each(ctx, func(ctx context.Context, i int) error {
 		var wg sync.WaitGroup
 		var srcErr, curErr error
 		wg.Go(func() { sources[i], srcErr = r.verifySource(ctx, i, s) })
-		wg.Go(func() { currents[i], curErr = r.readCurrent(ctx, i, !opts.NoBackup) })
+		wg.Go(func() {
+			currents[i], curErr = r.readCurrent(ctx, i, !opts.NoBackup)
+			if curErr == nil && opts.ForwardOnly != nil {
+				commits[i], curErr = r.targetCommits(ctx, i, currents[i])
+			}
+		})
 		wg.Wait()
 		errs[i] = joinUnique(srcErr, curErr)
 		return nil
 	})
+	if opts.ForwardOnly != nil {
+		r.checkForward(ctx, opts.ForwardOnly, s, commits, errs)
+	}
 
 	pl := planner{rep: rep}
 	for i := range n {
