@@ -47,6 +47,8 @@ const (
 	// ResultMixed: the operation failed and the registry is not as before:
 	// some tags could not be put back, or another run moved them meanwhile.
 	ResultMixed Result = "mixed"
+	// ResultInvalid: the input was rejected before any request was made.
+	ResultInvalid Result = "invalid"
 )
 
 // Report is the outcome of one operation, one entry per repository and

@@ -7,9 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/molecule-ai/promote/internal/demo"
 	"github.com/molecule-ai/promote/promote"
@@ -24,35 +26,19 @@ const (
 	programName = "promote"
 )
 
-// verb is one subcommand.
-type verb struct {
-	name, args, short, long string
-	// flags lists the optional flags the verb takes, besides the common ones.
-	needsSHA, optionalSHA, dryRun, backup bool
-	// needsRegistry is unset for demo, which brings its own registry.
-	needsRegistry bool
-}
-
-var verbs = []verb{
-	{name: "verify", args: "--sha SHA", short: "check that every image of a commit exists and is right", needsSHA: true, needsRegistry: true,
-		long: "Resolves <image>:<source-tag> for every image and checks it: the tag exists and is readable;\nwith a 40-character sha, an image's org.opencontainers.image.revision (if set) equals the sha;\nevery --platform is present. Writes nothing. Every failing image is named in one error."},
-	{name: "promote", args: "--sha SHA", short: "move every target tag to the commit's images, all or nothing", needsSHA: true, dryRun: true, backup: true, needsRegistry: true,
-		long: "Verifies, pins the verified digests, and moves every --target-tag of every image to its pinned\ndigest (manifest copy, no layers pulled), then reads every tag back. A target that moves gets a\nbackup tag <target>-previous at its old digest. If anything fails after a tag moved, every tag\nwritten is put back. Tags already at the digest are left alone."},
-	{name: "rollback", args: "[--sha SHA]", short: "move the target tags back: to a sha, or to their -previous backups", optionalSHA: true, dryRun: true, backup: true, needsRegistry: true,
-		long: "With --sha, promotes that commit's images (exactly as promote does). Without it, swaps every\ntarget tag with its <target>-previous backup, so a second rollback undoes the first.\nSame all-or-nothing rules as promote."},
-	{name: "status", short: "show what every target tag points at", needsRegistry: true,
-		long: "Reads every image's target tags: digest, revision, creation time, and the digest of the\n<target>-previous backup tag. Writes nothing."},
-	{name: "demo", short: "run verify, promote, status and rollback against an in-memory registry",
-		long: "Starts a registry inside this process, pushes two staging images for a made-up commit, and runs\nverify, promote, status and rollback against it, printing each report. Needs no network."},
-}
+// imagesEnv lists the images, separated by white space, when no --image
+// flag is given.
+const imagesEnv = "PROMOTE_IMAGES"
 
 // options are the parsed flags of one invocation.
 type options struct {
-	sha, sourceTag, username, summary string
-	images, targets, platforms        list
-	dryRun, noBackup, jsonOut         bool
-	passwordStdin                     bool
-	timeout                           time.Duration
+	sha, sourceTag, registry, username, summary, gitDir string
+	images, targets, platforms                          list
+	dryRun, noBackup, jsonOut, passwordStdin            bool
+	forwardOnly                                         bool
+	timeout                                             time.Duration
+	// set holds the names of the flags given on the command line.
+	set map[string]bool
 }
 
 // list is a repeatable string flag.
@@ -61,31 +47,56 @@ type list []string
 func (l *list) String() string     { return strings.Join(*l, ",") }
 func (l *list) Set(s string) error { *l = append(*l, s); return nil }
 
+// command is one invocation: its verb, its flags, and where its output goes.
+type command struct {
+	verb           verb
+	o              options
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// json is set when the report goes to stdout as JSON. Until the flags
+	// are parsed, it is read from the arguments as they stand.
+	json bool
+}
+
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(stderr)
-		if len(args) == 0 {
-			return exitUsage
+		return exitUsage
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 {
+			if v, ok := findVerb(args[1]); ok {
+				verbUsage(stdout, v)
+				return exitOK
+			}
 		}
+		usage(stdout)
+		return exitOK
+	case "version", "-version", "--version":
+		fmt.Fprintf(stdout, "%s %s\ngo-containerregistry %s\n", programName, promote.Version(), promote.RegistryLibraryVersion())
 		return exitOK
 	}
+	c := &command{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, json: jsonRequested(args[1:])}
 	v, ok := findVerb(args[0])
 	if !ok {
-		fmt.Fprintf(stderr, "%s: unknown command %q\n\n", programName, args[0])
-		usage(stderr)
-		return exitUsage
+		return c.invalid(fmt.Errorf("unknown command %q; run '%s --help' for the commands", args[0], programName))
 	}
-	var o options
-	fs := newFlagSet(v, &o, stderr)
+	c.verb = v
+	fs := newFlagSet(v, &c.o)
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			verbUsage(stdout, v)
 			return exitOK
 		}
-		return exitUsage
+		return c.invalid(flagError(v, err))
 	}
+	c.json = c.o.jsonOut
+	c.o.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { c.o.set[f.Name] = true })
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "%s %s: unexpected argument %q (flags start with --)\n", programName, v.name, fs.Arg(0))
-		return exitUsage
+		return c.invalid(fmt.Errorf("unexpected argument %q (flags start with --)", fs.Arg(0)))
 	}
 	if v.name == "demo" {
 		if err := demo.Run(ctx, stdout); err != nil {
@@ -94,166 +105,281 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return exitOK
 	}
-	if v.needsSHA && o.sha == "" {
-		fmt.Fprintf(stderr, "%s %s: --sha is required\n", programName, v.name)
-		return exitUsage
-	}
 
-	var sha promote.SHA
-	if o.sha != "" {
-		var err error
-		if sha, err = promote.ParseSHA(o.sha); err != nil {
-			return fail(stderr, v.name, err)
-		}
-	}
-	p, err := newPromoter(o, stdin)
+	req, err := c.prepare()
 	if err != nil {
-		return fail(stderr, v.name, err)
+		return c.invalid(err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-
+	defer req.summaries.close()
 	var rep *promote.Report
-	opts := promote.WriteOptions{DryRun: o.dryRun, NoBackup: o.noBackup}
 	switch v.name {
 	case "verify":
-		rep, err = p.Verify(ctx, sha)
+		rep, err = req.promoter.Verify(ctx, req.sha)
 	case "promote":
-		rep, err = p.Promote(ctx, sha, opts)
+		rep, err = req.promoter.Promote(ctx, req.sha, req.write)
 	case "rollback":
-		rep, err = p.Rollback(ctx, sha, opts)
+		rep, err = req.promoter.Rollback(ctx, req.sha, req.write)
 	case "status":
-		rep, err = p.Status(ctx)
+		rep, err = req.promoter.Status(ctx)
 	}
-	if rep != nil {
-		if werr := writeReport(rep, o, stdout, getenv); werr != nil {
-			fmt.Fprintf(stderr, "%s %s: %v\n", programName, v.name, werr)
-			if err == nil {
-				return exitFailed
-			}
-		}
-	}
-	if err != nil {
-		return fail(stderr, v.name, err)
-	}
-	return exitOK
+	return c.finish(rep, err, req.summaries)
 }
 
-// newPromoter builds the promoter from the flags, reading a password from
-// stdin when asked to.
-func newPromoter(o options, stdin io.Reader) (*promote.Promoter, error) {
-	var popts []promote.Option
-	switch {
-	case o.passwordStdin && o.username == "":
-		return nil, usageError("--password-stdin needs --username")
-	case o.username != "" && !o.passwordStdin:
-		return nil, usageError("--username needs --password-stdin (a password is never taken as a flag)")
-	case o.username != "":
-		password, err := readPassword(stdin)
-		if err != nil {
-			return nil, err
-		}
-		for _, reg := range registries(o.images) {
-			popts = append(popts, promote.WithCredentials(reg, o.username, password))
-		}
+// request is an invocation that passed every check, ready for its first
+// request to a registry.
+type request struct {
+	promoter  *promote.Promoter
+	sha       promote.SHA
+	write     promote.WriteOptions
+	summaries summaries
+}
+
+// prepare checks every flag and input, reporting every problem at once, and
+// opens the summary files last. It sends nothing.
+func (c *command) prepare() (*request, error) {
+	o := &c.o
+	errs := c.checkFlags()
+	req := &request{write: promote.WriteOptions{DryRun: o.dryRun, NoBackup: o.noBackup}}
+	if o.sha != "" {
+		var err error
+		req.sha, err = promote.ParseSHA(o.sha)
+		errs = append(errs, err)
 	}
-	if o.timeout <= 0 {
-		return nil, usageError("--timeout must be positive")
+	images, err := c.images()
+	errs = append(errs, err)
+	popts, err := c.credentials(images)
+	errs = append(errs, err)
+	if o.timeout > 0 { // checkFlags reports the others
+		popts = append(popts, promote.WithTimeout(o.timeout))
 	}
-	return promote.New(promote.Config{
-		Repositories: o.images,
+	req.promoter, err = promote.New(promote.Config{
+		Repositories: images,
 		SourceTag:    o.sourceTag,
 		TargetTags:   o.targets,
 		Platforms:    o.platforms,
 	}, popts...)
+	errs = append(errs, err)
+	if o.forwardOnly {
+		req.write.ForwardOnly, err = promote.OpenGitHistory(o.gitDir)
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if req.summaries, err = openSummaries(o.summary, c.getenv("GITHUB_STEP_SUMMARY")); err != nil {
+		return nil, err
+	}
+	return req, nil
 }
 
-// registries lists the registry hosts of the given images, or of the
-// default images when none are given.
-func registries(images []string) []string {
+// checkFlags finds the flags that are missing, or that this invocation
+// cannot honour.
+func (c *command) checkFlags() []error {
+	o, v := &c.o, c.verb
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if v.needsSHA && o.sha == "" {
+		add("--sha is required")
+	}
+	if v.name == "rollback" && o.sha == "" {
+		for _, f := range []struct{ flag, why string }{
+			{"no-backup", "it always writes the backup"},
+			{"source-tag", "it reads no source tag"},
+			{"platform", "it verifies no image"},
+		} {
+			if o.set[f.flag] {
+				add("--%s needs --sha: a rollback to the -previous backups swaps each target tag with its backup, so %s", f.flag, f.why)
+			}
+		}
+	}
+	if o.set["git-dir"] && !o.forwardOnly {
+		add("--git-dir is read only with --forward-only")
+	}
+	switch {
+	case o.passwordStdin && o.username == "":
+		add("--password-stdin needs --username")
+	case o.username != "" && !o.passwordStdin:
+		add("--username needs --password-stdin (a password is never taken as a flag)")
+	case o.set["registry"] && o.username == "":
+		add("--registry names the registry that --username logs in to; give --username and --password-stdin too")
+	}
+	if o.timeout <= 0 {
+		add("--timeout must be positive")
+	}
+	for _, l := range []struct {
+		flag   string
+		values list
+	}{{"image", o.images}, {"target-tag", o.targets}, {"platform", o.platforms}} {
+		for _, value := range l.values {
+			if strings.Contains(value, ",") {
+				add("--%s %q holds a comma: repeat the flag for each value, as in --%s a --%s b", l.flag, value, l.flag, l.flag)
+			}
+		}
+	}
+	return errs
+}
+
+// images are the repositories from --image, else from $PROMOTE_IMAGES;
+// none means the default ones.
+func (c *command) images() ([]string, error) {
+	if len(c.o.images) > 0 {
+		return c.o.images, nil
+	}
+	env := c.getenv(imagesEnv)
+	if strings.Contains(env, ",") {
+		return nil, fmt.Errorf("$%s holds a comma: separate the images with spaces or newlines", imagesEnv)
+	}
+	return strings.Fields(env), nil
+}
+
+// credentials are the login of --username, read from stdin, for the
+// registry it applies to.
+func (c *command) credentials(images []string) ([]promote.Option, error) {
+	if c.o.username == "" || !c.o.passwordStdin {
+		return nil, nil // checkFlags reports half a login
+	}
+	registry, regErr := loginRegistry(c.o.registry, images)
+	password, err := readPassword(c.stdin)
+	if err := errors.Join(regErr, err); err != nil || registry == "" {
+		return nil, err
+	}
+	return []promote.Option{promote.WithCredentials(registry, c.o.username, password)}, nil
+}
+
+// loginRegistry is the registry that --username applies to: the one named,
+// which must hold some of the images, or else the images' only registry.
+// It is empty when no image name can be read; their errors say why.
+func loginRegistry(named string, images []string) (string, error) {
 	if len(images) == 0 {
 		images = promote.DefaultRepositories()
 	}
-	seen := map[string]bool{}
-	var out []string
+	var registries []string
 	for _, img := range images {
-		host, _, _ := strings.Cut(img, "/")
-		if !seen[host] {
-			seen[host] = true
-			out = append(out, host)
+		if repo, err := name.NewRepository(img); err == nil && !slices.Contains(registries, repo.RegistryStr()) {
+			registries = append(registries, repo.RegistryStr())
 		}
 	}
-	return out
+	if named != "" {
+		reg, err := name.NewRegistry(named, name.StrictValidation)
+		if err != nil {
+			return "", fmt.Errorf("--registry %q is not a registry host such as ghcr.io or localhost:5000", named)
+		}
+		if len(registries) > 0 && !slices.Contains(registries, reg.RegistryStr()) {
+			return "", fmt.Errorf("--registry %s holds none of the images, which are on %s", named, strings.Join(registries, ", "))
+		}
+		return reg.RegistryStr(), nil
+	}
+	if len(registries) > 1 {
+		return "", fmt.Errorf("--username applies to one registry, and the images are on %d (%s): name it with --registry", len(registries), strings.Join(registries, ", "))
+	}
+	if len(registries) == 0 {
+		return "", nil
+	}
+	return registries[0], nil
 }
 
 func readPassword(stdin io.Reader) (promote.Secret, error) {
 	line, err := bufio.NewReader(stdin).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
-		return "", fmt.Errorf("reading the password from stdin: %w", err)
+		return "", fmt.Errorf("--password-stdin: reading stdin: %w", err)
 	}
 	password := strings.TrimRight(line, "\r\n")
 	if password == "" {
-		return "", usageError("--password-stdin: stdin was empty")
+		return "", errors.New("--password-stdin: stdin was empty")
 	}
 	return promote.Secret(password), nil
 }
 
-// writeReport prints the report and writes the step summaries.
-func writeReport(rep *promote.Report, o options, stdout io.Writer, getenv func(string) string) error {
-	if o.jsonOut {
-		b, err := rep.JSON()
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "%s\n", b)
-	} else {
-		fmt.Fprint(stdout, rep.Text())
+// finish prints the operation's report and writes its summaries. A summary
+// that cannot be written is a warning: the exit code stays the operation's,
+// since tags may have moved.
+func (c *command) finish(rep *promote.Report, err error, sums summaries) int {
+	code := exitCode(err)
+	if rep == nil {
+		rep = c.errorReport(err, code)
 	}
-	var errs []error
-	if o.summary != "" {
-		errs = append(errs, os.WriteFile(o.summary, []byte(rep.Markdown()), 0o644))
+	c.printReport(rep)
+	if werr := sums.write(rep.Markdown()); werr != nil {
+		c.printError(fmt.Errorf("warning: the Markdown summary could not be written (%w); the report above is complete, and the exit code is the %s's", werr, c.verb.name))
 	}
-	if path := getenv("GITHUB_STEP_SUMMARY"); path != "" {
-		errs = append(errs, appendFile(path, rep.Markdown()))
-	}
-	return errors.Join(errs...)
-}
-
-func appendFile(path, text string) error {
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
-		return err
+		c.printError(err)
 	}
-	if _, err := f.WriteString(text + "\n"); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return code
 }
 
-// errUsage marks an invalid combination of flags.
-type usageError string
+// invalid reports input rejected before any request, as one report when
+// JSON was asked for, and returns the usage exit code.
+func (c *command) invalid(err error) int {
+	if c.json {
+		c.printReport(c.errorReport(err, exitUsage))
+	}
+	c.printError(err)
+	return exitUsage
+}
 
-func (e usageError) Error() string { return string(e) }
+// errorReport is the report of an operation that produced none.
+func (c *command) errorReport(err error, code int) *promote.Report {
+	result := promote.ResultFailed
+	if code == exitUsage {
+		result = promote.ResultInvalid
+	}
+	return &promote.Report{Action: c.verb.name, DryRun: c.o.dryRun, Result: result, Error: err.Error(), Images: []promote.Image{}}
+}
 
-// exitCode maps an error to the documented exit codes.
+func (c *command) printReport(rep *promote.Report) {
+	if !c.json {
+		fmt.Fprint(c.stdout, rep.Text())
+		return
+	}
+	b, err := rep.JSON()
+	if err != nil {
+		fmt.Fprintf(c.stderr, "%s: %v\n", c.prefix(), err)
+		return
+	}
+	fmt.Fprintf(c.stdout, "%s\n", b)
+}
+
+// printError writes err to stderr, each of its joined errors on a line of
+// its own that names the command.
+func (c *command) printError(err error) {
+	for _, e := range flatten(err) {
+		fmt.Fprintf(c.stderr, "%s: %v\n", c.prefix(), e)
+	}
+}
+
+func (c *command) prefix() string {
+	if c.verb.name == "" {
+		return programName
+	}
+	return programName + " " + c.verb.name
+}
+
+// flatten lists the errors joined in err, depth first.
+func flatten(err error) []error {
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range joined.Unwrap() {
+		out = append(out, flatten(e)...)
+	}
+	return out
+}
+
+// exitCode maps an operation's error to the documented exit codes.
 func exitCode(err error) int {
-	var u usageError
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, &u), errors.Is(err, promote.ErrInvalidInput):
+	case errors.Is(err, promote.ErrInvalidInput):
 		return exitUsage
 	case errors.Is(err, promote.ErrMixedState):
 		return exitMixed
 	default:
 		return exitFailed
 	}
-}
-
-func fail(stderr io.Writer, verbName string, err error) int {
-	fmt.Fprintf(stderr, "%s %s: %v\n", programName, verbName, err)
-	return exitCode(err)
 }
 
 func findVerb(name string) (verb, bool) {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/molecule-ai/promote/internal/gittest"
 	"github.com/molecule-ai/promote/internal/registrytest"
 	"github.com/molecule-ai/promote/promote"
 )
@@ -19,6 +22,9 @@ const (
 	sha      = "89abcdef0123456789abcdef0123456789abcdef"
 	password = "tok-3Xv!never-print-me"
 )
+
+// repoNames are the repositories every test registry holds.
+var repoNames = []string{"molecule-ai/platform", "molecule-ai/platform-tenant"}
 
 // result is one run of the command.
 type result struct {
@@ -40,16 +46,39 @@ func registry(t *testing.T, opts ...registrytest.Option) (*registrytest.Server, 
 	t.Helper()
 	srv := registrytest.Distribution(t, opts...)
 	proxy := registrytest.NewProxy(t, srv.Addr)
+	pushStaging(t, srv, sha)
 	var images []string
-	for _, name := range []string{"molecule-ai/platform", "molecule-ai/platform-tenant"} {
-		spec := registrytest.ImageSpec{Labels: map[string]string{"org.opencontainers.image.revision": sha}}
-		if _, err := registrytest.PushImage(context.Background(), srv.Repo(name)+":staging-"+sha[:7], spec, srv.Auth()); err != nil {
-			t.Fatal(err)
-		}
+	for _, name := range repoNames {
 		images = append(images, proxy.Repo(name))
 	}
 	proxy.Reset()
 	return srv, proxy, images
+}
+
+// pushStaging pushes the staging image of commit to every repository of
+// srv, labelled with the commit.
+func pushStaging(t *testing.T, srv *registrytest.Server, commit string) {
+	t.Helper()
+	for _, name := range repoNames {
+		spec := registrytest.ImageSpec{Labels: map[string]string{"org.opencontainers.image.revision": commit}}
+		if _, err := registrytest.PushImage(context.Background(), srv.Repo(name)+":staging-"+commit[:7], spec, srv.Auth()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// tags reads tag of every repository of srv from the registry itself.
+func tags(t *testing.T, srv *registrytest.Server, tag string) []string {
+	t.Helper()
+	var out []string
+	for _, name := range repoNames {
+		d, _, err := registrytest.Digest(context.Background(), srv.Repo(name)+":"+tag, srv.Auth())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 func imageFlags(images []string) []string {
@@ -61,48 +90,145 @@ func imageFlags(images []string) []string {
 }
 
 func TestBadInputMakesNoRequest(t *testing.T) {
-	_, proxy, images := registry(t)
+	srv, proxy, images := registry(t)
+	other := registrytest.NewProxy(t, srv.Addr) // a second registry host
 	good := imageFlags(images)
+	notARepository := t.TempDir()
 	cases := []struct {
-		name string
-		args []string
-		want string
+		name  string
+		args  []string
+		env   map[string]string
+		stdin string
+		want  string
+		// lines is how many lines stderr must have; 0 leaves it unchecked.
+		lines int
 	}{
-		{"no command", nil, "Usage"},
-		{"unknown command", []string{"ship"}, `unknown command "ship"`},
-		{"missing sha", append([]string{"promote"}, good...), "--sha is required"},
-		{"empty sha", append([]string{"promote", "--sha", ""}, good...), "--sha is required"},
-		{"shell in sha", append([]string{"promote", "--sha", "abcdef0;rm -rf /"}, good...), `invalid sha "abcdef0;rm -rf /"`},
-		{"command substitution", append([]string{"verify", "--sha", "$(curl evil)"}, good...), "invalid sha"},
-		{"6 hex characters", append([]string{"verify", "--sha", "abcdef"}, good...), "7 to 40 hexadecimal"},
-		{"41 hex characters", append([]string{"verify", "--sha", strings.Repeat("a", 41)}, good...), "7 to 40 hexadecimal"},
-		{"non-hex sha", append([]string{"verify", "--sha", "abcdefg"}, good...), "invalid sha"},
-		{"upper-case repository", []string{"verify", "--sha", sha[:7], "--image", strings.ToUpper(images[0])}, "invalid repository"},
-		{"repository without registry", []string{"verify", "--sha", sha[:7], "--image", "molecule-ai/platform"}, "registry host"},
-		{"repository with tag", []string{"verify", "--sha", sha[:7], "--image", images[0] + ":latest"}, "invalid repository"},
-		{"duplicate repository", []string{"verify", "--sha", sha[:7], "--image", images[0], "--image", images[0]}, "more than once"},
-		{"bad target tag", append([]string{"promote", "--sha", sha[:7], "--target-tag", "latest;reboot"}, good...), `invalid target tag "latest;reboot"`},
-		{"bad source template", append([]string{"verify", "--sha", sha[:7], "--source-tag", "staging-{branch}"}, good...), "unknown placeholder {branch}"},
-		{"bad platform", append([]string{"verify", "--sha", sha[:7], "--platform", "linux"}, good...), `invalid platform "linux"`},
-		{"stray argument", append([]string{"verify", "--sha", sha[:7], "extra"}, good...), `unexpected argument "extra"`},
-		{"unknown flag", append([]string{"verify", "--sha", sha[:7], "--force"}, good...), "flag provided but not defined: -force"},
-		{"username without password", append([]string{"verify", "--sha", sha[:7], "--username", "bot"}, good...), "--username needs --password-stdin"},
-		{"empty password", append([]string{"verify", "--sha", sha[:7], "--username", "bot", "--password-stdin"}, good...), "stdin was empty"},
-		{"zero timeout", append([]string{"verify", "--sha", sha[:7], "--timeout", "0s"}, good...), "--timeout must be positive"},
+		{name: "unknown command", args: []string{"ship"}, want: `unknown command "ship"; run 'promote --help'`, lines: 1},
+		{name: "missing sha", args: append([]string{"promote"}, good...), want: "--sha is required"},
+		{name: "empty sha", args: append([]string{"promote", "--sha", ""}, good...), want: "--sha is required"},
+		{name: "shell in sha", args: append([]string{"promote", "--sha", "abcdef0;rm -rf /"}, good...), want: `invalid sha "abcdef0;rm -rf /"`},
+		{name: "command substitution", args: append([]string{"verify", "--sha", "$(curl evil)"}, good...), want: "invalid sha"},
+		{name: "6 hex characters", args: append([]string{"verify", "--sha", "abcdef"}, good...), want: "7 to 40 hexadecimal"},
+		{name: "41 hex characters", args: append([]string{"verify", "--sha", strings.Repeat("a", 41)}, good...), want: "7 to 40 hexadecimal"},
+		{name: "non-hex sha", args: append([]string{"verify", "--sha", "abcdefg"}, good...), want: "invalid sha"},
+		{name: "upper-case repository", args: []string{"verify", "--sha", sha[:7], "--image", strings.ToUpper(images[0])}, want: "invalid repository"},
+		{name: "repository without registry", args: []string{"verify", "--sha", sha[:7], "--image", "molecule-ai/platform"}, want: "registry host"},
+		{name: "repository with tag", args: []string{"verify", "--sha", sha[:7], "--image", images[0] + ":latest"}, want: "invalid repository"},
+		{name: "duplicate repository", args: []string{"verify", "--sha", sha[:7], "--image", images[0], "--image", images[0]}, want: "more than once"},
+		{name: "bad target tag", args: append([]string{"promote", "--sha", sha[:7], "--target-tag", "latest;reboot"}, good...), want: `invalid target tag "latest;reboot"`},
+		{name: "bad source template", args: append([]string{"verify", "--sha", sha[:7], "--source-tag", "staging-{branch}"}, good...), want: "unknown placeholder {branch}"},
+		{name: "bad platform", args: append([]string{"verify", "--sha", sha[:7], "--platform", "linux"}, good...), want: `invalid platform "linux"`},
+		{name: "two problems, one line each", args: []string{"verify", "--sha", "xyz", "--image", strings.ToUpper(images[0])}, want: "promote verify: invalid repository", lines: 2},
+		{name: "stray argument", args: append([]string{"verify", "--sha", sha[:7], "extra"}, good...), want: `unexpected argument "extra"`},
+
+		{name: "unknown flag", args: append([]string{"verify", "--sha", sha[:7], "--force"}, good...), want: "promote verify: unknown flag --force; run 'promote verify --help'", lines: 1},
+		{name: "flag without its value", args: []string{"verify", "--sha"}, want: "flag needs an argument: --sha; run 'promote verify --help'", lines: 1},
+		{name: "unreadable duration", args: append([]string{"verify", "--sha", sha[:7], "--timeout", "soon"}, good...), want: `invalid value "soon" for flag --timeout`, lines: 1},
+		{name: "platform on status", args: append([]string{"status", "--platform", "linux/amd64"}, good...), want: "status takes no --platform; run 'promote status --help'", lines: 1},
+		{name: "source tag on status", args: append([]string{"status", "--source-tag", "rc-{sha}"}, good...), want: "status takes no --source-tag", lines: 1},
+		{name: "sha on status", args: append([]string{"status", "--sha", sha}, good...), want: "status takes no --sha", lines: 1},
+		{name: "forward-only on rollback", args: append([]string{"rollback", "--sha", sha, "--forward-only"}, good...), want: "rollback takes no --forward-only", lines: 1},
+		{name: "no-backup on a rollback to the backups", args: append([]string{"rollback", "--no-backup"}, good...), want: "--no-backup needs --sha"},
+		{name: "platform on a rollback to the backups", args: append([]string{"rollback", "--platform", "linux/amd64"}, good...), want: "--platform needs --sha"},
+		{name: "source tag on a rollback to the backups", args: append([]string{"rollback", "--source-tag", "rc-{sha}"}, good...), want: "--source-tag needs --sha"},
+
+		{name: "comma in --image", args: []string{"verify", "--sha", sha[:7], "--image", images[0] + "," + images[1]}, want: "holds a comma: repeat the flag for each value, as in --image a --image b"},
+		{name: "comma in --target-tag", args: append([]string{"promote", "--sha", sha[:7], "--target-tag", "latest,stable"}, good...), want: `--target-tag "latest,stable" holds a comma: repeat the flag`},
+		{name: "comma in --platform", args: append([]string{"verify", "--sha", sha[:7], "--platform", "linux/amd64,linux/arm64"}, good...), want: `--platform "linux/amd64,linux/arm64" holds a comma: repeat the flag`},
+		{name: "comma in $PROMOTE_IMAGES", args: []string{"verify", "--sha", sha[:7]}, env: map[string]string{imagesEnv: images[0] + "," + images[1]}, want: "$PROMOTE_IMAGES holds a comma: separate the images with spaces or newlines"},
+		{name: "bad name in $PROMOTE_IMAGES", args: []string{"verify", "--sha", sha[:7]}, env: map[string]string{imagesEnv: images[0] + " team/api"}, want: `invalid repository "team/api"`},
+
+		{name: "username without password", args: append([]string{"verify", "--sha", sha[:7], "--username", "bot"}, good...), want: "--username needs --password-stdin"},
+		{name: "password without username", args: append([]string{"verify", "--sha", sha[:7], "--password-stdin"}, good...), stdin: password, want: "--password-stdin needs --username"},
+		{name: "empty password", args: append([]string{"verify", "--sha", sha[:7], "--username", "bot", "--password-stdin"}, good...), want: "stdin was empty"},
+		{name: "registry without username", args: append([]string{"verify", "--sha", sha[:7], "--registry", proxy.Addr}, good...), want: "--registry names the registry that --username logs in to"},
+		{name: "username for images on two registries", args: []string{"verify", "--sha", sha[:7], "--username", "bot", "--password-stdin", "--image", images[0], "--image", other.Repo(repoNames[1])},
+			stdin: password, want: "--username applies to one registry, and the images are on 2 (" + proxy.Addr + ", " + other.Addr + "): name it with --registry"},
+		{name: "registry that holds none of the images", args: append([]string{"verify", "--sha", sha[:7], "--username", "bot", "--password-stdin", "--registry", "ghcr.io"}, good...),
+			stdin: password, want: "--registry ghcr.io holds none of the images, which are on " + proxy.Addr},
+		{name: "registry that is no host", args: append([]string{"verify", "--sha", sha[:7], "--username", "bot", "--password-stdin", "--registry", "https://ghcr.io"}, good...),
+			stdin: password, want: `--registry "https://ghcr.io" is not a registry host`},
+
+		{name: "git dir without forward-only", args: append([]string{"promote", "--sha", sha, "--git-dir", "."}, good...), want: "--git-dir is read only with --forward-only"},
+		{name: "forward-only outside a git repository", args: append([]string{"promote", "--sha", sha, "--forward-only", "--git-dir", notARepository}, good...), want: "invalid git directory"},
+
+		{name: "unwritable --summary", args: append([]string{"promote", "--sha", sha, "--summary", filepath.Join(notARepository, "missing", "summary.md")}, good...), want: "--summary: cannot write the summary file"},
+		{name: "unwritable $GITHUB_STEP_SUMMARY", args: append([]string{"promote", "--sha", sha}, good...), env: map[string]string{"GITHUB_STEP_SUMMARY": notARepository},
+			want: "$GITHUB_STEP_SUMMARY: cannot write the step summary"},
+		{name: "zero timeout", args: append([]string{"verify", "--sha", sha[:7], "--timeout", "0s"}, good...), want: "--timeout must be positive"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := runCLI(t, "", nil, tc.args...)
+			r := runCLI(t, tc.stdin, tc.env, tc.args...)
 			if r.code != exitUsage {
 				t.Errorf("exit code = %d, want %d; stderr:\n%s", r.code, exitUsage, r.stderr)
 			}
 			if !strings.Contains(r.stderr, tc.want) {
 				t.Errorf("stderr does not contain %q:\n%s", tc.want, r.stderr)
 			}
-			if n := proxy.Total(); n != 0 {
+			lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
+			if tc.lines > 0 && len(lines) != tc.lines {
+				t.Errorf("stderr has %d lines, want %d:\n%s", len(lines), tc.lines, r.stderr)
+			}
+			for _, line := range lines {
+				if !strings.HasPrefix(line, "promote") {
+					t.Errorf("stderr line %q does not say which command it is about", line)
+				}
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout is not empty:\n%s", r.stdout)
+			}
+			if n := proxy.Total() + other.Total(); n != 0 {
 				t.Errorf("%d requests reached the registry", n)
 			}
 		})
+	}
+}
+
+// TestJSONReportForEveryOutcome: with --json, stdout holds exactly one
+// report, whatever happened.
+func TestJSONReportForEveryOutcome(t *testing.T) {
+	_, _, images := registry(t)
+	good := imageFlags(images)
+	cases := []struct {
+		name   string
+		args   []string
+		code   int
+		result promote.Result
+	}{
+		{"unknown command", []string{"ship", "--json"}, exitUsage, promote.ResultInvalid},
+		{"unknown flag", append([]string{"verify", "--json", "--force"}, good...), exitUsage, promote.ResultInvalid},
+		{"unknown flag before --json", append([]string{"verify", "--force", "--json"}, good...), exitUsage, promote.ResultInvalid},
+		{"invalid sha", append([]string{"verify", "--json", "--sha", "xyz"}, good...), exitUsage, promote.ResultInvalid},
+		{"flag this command cannot honour", append([]string{"rollback", "--json", "--no-backup"}, good...), exitUsage, promote.ResultInvalid},
+		{"verification failed", append([]string{"verify", "--json", "--sha", "0000000"}, good...), exitFailed, promote.ResultFailed},
+		{"verified", append([]string{"verify", "--json=true", "--sha", sha}, good...), exitOK, promote.ResultOK},
+		{"dry run", append([]string{"promote", "--json", "--dry-run", "--sha", sha}, good...), exitOK, promote.ResultOK},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, "", nil, tc.args...)
+			if r.code != tc.code {
+				t.Fatalf("exit code = %d, want %d; stderr:\n%s", r.code, tc.code, r.stderr)
+			}
+			dec := json.NewDecoder(strings.NewReader(r.stdout))
+			var rep promote.Report
+			if err := dec.Decode(&rep); err != nil {
+				t.Fatalf("stdout is not a JSON report: %v\n%s", err, r.stdout)
+			}
+			if err := dec.Decode(&json.RawMessage{}); !errors.Is(err, io.EOF) {
+				t.Errorf("stdout holds more than one JSON value:\n%s", r.stdout)
+			}
+			if rep.Result != tc.result || (rep.Error == "") != (tc.code == exitOK) || rep.Images == nil {
+				t.Errorf("report = %+v", rep)
+			}
+			if rep.Error != "" && !strings.Contains(r.stderr, strings.Split(rep.Error, "\n")[0]) {
+				t.Errorf("stderr does not carry the report's error %q:\n%s", rep.Error, r.stderr)
+			}
+		})
+	}
+	if r := runCLI(t, "", nil, append([]string{"verify", "--json=false", "--sha", sha}, good...)...); r.code != exitOK || !strings.HasPrefix(r.stdout, "verify "+sha+": ok") {
+		t.Errorf("--json=false: %+v", r)
 	}
 }
 
@@ -148,6 +274,135 @@ func TestPromoteEndToEnd(t *testing.T) {
 	}
 }
 
+// TestSummaryWriteFailureKeepsExitCode: a summary that passes the check
+// before the first request but then cannot be written is a warning, and the
+// promotion that moved the tags still exits 0.
+func TestSummaryWriteFailureKeepsExitCode(t *testing.T) {
+	const full = "/dev/full" // opens for writing, and every write fails
+	if _, err := os.Stat(full); err != nil {
+		t.Skipf("%s: %v", full, err)
+	}
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"--summary", []string{"--summary", full}, nil},
+		{"$GITHUB_STEP_SUMMARY", nil, map[string]string{"GITHUB_STEP_SUMMARY": full}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, _, images := registry(t)
+			r := runCLI(t, "", tc.env, append(append([]string{"promote", "--sha", sha}, tc.args...), imageFlags(images)...)...)
+			if r.code != exitOK {
+				t.Fatalf("exit code = %d, want %d; stderr:\n%s", r.code, exitOK, r.stderr)
+			}
+			if !strings.Contains(r.stderr, "warning: the Markdown summary could not be written") || strings.Contains(r.stderr, "as before") {
+				t.Errorf("stderr:\n%s", r.stderr)
+			}
+			if !strings.Contains(r.stdout, "promote "+sha+": ok") {
+				t.Errorf("stdout:\n%s", r.stdout)
+			}
+			if got, want := tags(t, srv, "latest"), tags(t, srv, "staging-"+sha[:7]); strings.Join(got, " ") != strings.Join(want, " ") {
+				t.Errorf("latest = %v, want the staging images %v", got, want)
+			}
+		})
+	}
+}
+
+// TestForwardOnly promotes a newer commit, refuses an older one with a
+// registry that reads back unchanged, and lets an explicit
+// --forward-only=false and a rollback through.
+func TestForwardOnly(t *testing.T) {
+	srv, proxy, images := registry(t)
+	g := gittest.New(t)
+	older := g.Commit()
+	newer := g.Commit(older)
+	pushStaging(t, srv, older)
+	pushStaging(t, srv, newer)
+	flags := append(imageFlags(images), "--git-dir", g.Dir)
+
+	if r := runCLI(t, "", nil, append([]string{"promote", "--sha", newer[:7], "--forward-only"}, flags...)...); r.code != exitOK {
+		t.Fatalf("forward: %+v", r)
+	}
+	atNewer := tags(t, srv, "latest")
+	proxy.Reset()
+	r := runCLI(t, "", nil, append([]string{"promote", "--sha", older, "--forward-only"}, flags...)...)
+	if r.code != exitFailed {
+		t.Fatalf("backwards: exit code = %d, want %d; stderr:\n%s", r.code, exitFailed, r.stderr)
+	}
+	for _, want := range []string{"latest carries commit " + newer, "and " + older + " does not descend from it", "use rollback to go back on purpose"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if n := proxy.Count(http.MethodPut, ""); n != 0 {
+		t.Errorf("a refused promotion made %d writes", n)
+	}
+	if got := tags(t, srv, "latest"); strings.Join(got, " ") != strings.Join(atNewer, " ") {
+		t.Errorf("latest = %v after a refused promotion, want %v", got, atNewer)
+	}
+
+	if r := runCLI(t, "", nil, append([]string{"promote", "--sha", older, "--forward-only=false"}, imageFlags(images)...)...); r.code != exitOK {
+		t.Fatalf("--forward-only=false: %+v", r)
+	}
+	if r := runCLI(t, "", nil, append([]string{"rollback", "--sha", newer}, imageFlags(images)...)...); r.code != exitOK {
+		t.Fatalf("rollback: %+v", r)
+	}
+	if got := tags(t, srv, "latest"); strings.Join(got, " ") != strings.Join(atNewer, " ") {
+		t.Errorf("latest = %v after the rollback, want %v", got, atNewer)
+	}
+}
+
+// TestRegistryFlagNamesWhereToLogIn: with images on two registries,
+// --username applies to the one --registry names.
+func TestRegistryFlagNamesWhereToLogIn(t *testing.T) {
+	locked := registrytest.Distribution(t, registrytest.WithBasicAuth("ci-bot", password))
+	open := registrytest.InProcess(t)
+	pushStaging(t, locked, sha)
+	pushStaging(t, open, sha)
+	images := imageFlags([]string{locked.Repo(repoNames[0]), open.Repo(repoNames[1])})
+	cases := []struct {
+		name     string
+		registry []string
+		code     int
+	}{
+		{"no --registry", nil, exitUsage},
+		{"the registry that wants the login", []string{"--registry", locked.Addr}, exitOK},
+		{"the other registry", []string{"--registry", open.Addr}, exitFailed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append(append([]string{"verify", "--sha", sha, "--username", "ci-bot", "--password-stdin"}, tc.registry...), images...)
+			r := runCLI(t, password+"\n", nil, args...)
+			if r.code != tc.code {
+				t.Fatalf("exit code = %d, want %d; stderr:\n%s", r.code, tc.code, r.stderr)
+			}
+			if strings.Contains(r.stdout+r.stderr, password) {
+				t.Fatalf("the password was printed")
+			}
+		})
+	}
+}
+
+func TestImagesFromEnvironment(t *testing.T) {
+	_, proxy, images := registry(t)
+	env := map[string]string{imagesEnv: "\n  " + images[0] + "\n\t" + images[1] + "\n"}
+	r := runCLI(t, "", env, "verify", "--sha", sha)
+	if r.code != exitOK || !strings.Contains(r.stdout, images[0]+":staging-") || !strings.Contains(r.stdout, images[1]+":staging-") {
+		t.Fatalf("images from $%s: %+v", imagesEnv, r)
+	}
+	// The flag wins: the variable is not read at all.
+	env = map[string]string{imagesEnv: "not-an-image"}
+	r = runCLI(t, "", env, "verify", "--sha", sha, "--image", images[0])
+	if r.code != exitOK || strings.Contains(r.stdout, images[1]) {
+		t.Fatalf("--image with $%s set: %+v", imagesEnv, r)
+	}
+	if proxy.Total() == 0 {
+		t.Fatal("no request reached the registry")
+	}
+}
+
 func TestExitCodeThreeWhenRegistryIsLeftMixed(t *testing.T) {
 	_, proxy, images := registry(t)
 	var platformPuts atomic.Int32
@@ -171,7 +426,7 @@ func TestExitCodeThreeWhenRegistryIsLeftMixed(t *testing.T) {
 }
 
 func TestPasswordFromStdinIsNeverPrinted(t *testing.T) {
-	_, _, images := registry(t, registrytest.WithBasicAuth("ci-bot", password))
+	srv, _, images := registry(t, registrytest.WithBasicAuth("ci-bot", password))
 	flags := append(imageFlags(images), "--username", "ci-bot", "--password-stdin")
 	var outputs []string
 	for _, args := range [][]string{
@@ -179,14 +434,16 @@ func TestPasswordFromStdinIsNeverPrinted(t *testing.T) {
 		append([]string{"promote", "--sha", sha, "--json"}, flags...),
 		append([]string{"verify", "--sha", "0000000"}, flags...),
 		append([]string{"status", "--json"}, flags...),
+		append([]string{"verify", "--sha", "xyz", "--json"}, flags...),
+		append([]string{"verify", "--sha", sha, "--json", "--registry", srv.Addr}, flags...),
 	} {
 		r := runCLI(t, password+"\n", nil, args...)
-		if r.code != exitOK && r.code != exitFailed {
+		if r.code == exitMixed {
 			t.Fatalf("%v: %+v", args, r)
 		}
 		outputs = append(outputs, r.stdout, r.stderr)
 	}
-	r := runCLI(t, password+"-wrong\n", nil, append([]string{"verify", "--sha", sha}, flags...)...)
+	r := runCLI(t, password+"-wrong\n", nil, append([]string{"verify", "--sha", sha, "--json"}, flags...)...)
 	if r.code != exitFailed {
 		t.Fatalf("wrong password: %+v", r)
 	}
@@ -198,15 +455,43 @@ func TestPasswordFromStdinIsNeverPrinted(t *testing.T) {
 	}
 }
 
-func TestHelp(t *testing.T) {
-	for _, v := range verbs {
-		r := runCLI(t, "", nil, v.name, "--help")
-		if r.code != exitOK || !strings.Contains(r.stderr, "Usage:\n  promote "+v.name) || !strings.Contains(r.stderr, "Exit codes:") {
-			t.Errorf("%s --help: %+v", v.name, r)
-		}
+func TestHelpAndVersion(t *testing.T) {
+	cases := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"--help", []string{"--help"}, exitOK, "Commands:\n  verify", ""},
+		{"-h", []string{"-h"}, exitOK, "Commands:", ""},
+		{"help", []string{"help"}, exitOK, "Commands:", ""},
+		{"help with a command", []string{"help", "rollback"}, exitOK, "Usage:\n  promote rollback [--sha SHA] [flags]", ""},
+		{"no command", nil, exitUsage, "", "Commands:"},
+		{"--version", []string{"--version"}, exitOK, "promote " + promote.Version() + "\ngo-containerregistry " + promote.RegistryLibraryVersion() + "\n", ""},
 	}
-	if r := runCLI(t, "", nil, "--help"); r.code != exitOK || !strings.Contains(r.stderr, "rollback") {
-		t.Errorf("--help: %+v", r)
+	for _, v := range verbs {
+		cases = append(cases, struct {
+			name   string
+			args   []string
+			code   int
+			stdout string
+			stderr string
+		}{v.name + " --help", []string{v.name, "--help"}, exitOK, "Usage:\n  promote " + v.name, ""})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, "", nil, tc.args...)
+			if r.code != tc.code || !strings.Contains(r.stdout, tc.stdout) || !strings.Contains(r.stderr, tc.stderr) {
+				t.Fatalf("got %+v", r)
+			}
+			if (tc.stdout == "") != (r.stdout == "") || (tc.stderr == "") != (r.stderr == "") {
+				t.Errorf("output on the wrong stream: %+v", r)
+			}
+			if tc.code == exitOK && tc.name != "--version" && !strings.Contains(r.stdout, "Exit codes:") {
+				t.Errorf("help without the exit codes:\n%s", r.stdout)
+			}
+		})
 	}
 }
 

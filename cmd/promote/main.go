@@ -6,9 +6,15 @@
 //	promote rollback [--sha SHA]    move back (to a sha, or to the backup tags)
 //	promote status                  show what every target tag points at
 //	promote demo                    run the whole story on an in-memory registry
+//	promote --version               print its version and go-containerregistry's
+//
+// The images come from repeated --image flags, or else from $PROMOTE_IMAGES,
+// separated by white space.
 //
 // Exit codes: 0 success; 1 verification or promotion failed and the registry
-// is as before; 2 bad input or usage; 3 the registry was left mixed.
+// is as before; 2 bad input or usage, found before any request; 3 the
+// registry was left mixed. With --json, stdout holds one JSON report for
+// every outcome.
 package main
 
 import (

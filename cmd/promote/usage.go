@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -11,10 +14,68 @@ import (
 	"github.com/molecule-ai/promote/promote"
 )
 
+// flagGroup is a set of flags that verbs take together.
+type flagGroup uint
+
+const (
+	// shaFlag: --sha.
+	shaFlag flagGroup = 1 << iota
+	// registryFlags: --image, --target-tag, --registry, --username,
+	// --password-stdin, --json, --summary, --timeout.
+	registryFlags
+	// sourceFlags: --source-tag, --platform.
+	sourceFlags
+	// writeFlags: --dry-run, --no-backup.
+	writeFlags
+	// forwardFlags: --forward-only, --git-dir.
+	forwardFlags
+)
+
+// verb is one subcommand.
+type verb struct {
+	name, args, short, long string
+	flags                   flagGroup
+	// needsSHA is set when --sha must be given.
+	needsSHA bool
+}
+
+var verbs = []verb{
+	{name: "verify", args: "--sha SHA", short: "check that every image of a commit exists and is right",
+		flags: shaFlag | registryFlags | sourceFlags, needsSHA: true,
+		long: `Resolves <image>:<source-tag> for every image and checks it: the tag exists and is readable;
+with a 40-character sha, an image's org.opencontainers.image.revision (if set) equals the sha;
+every --platform is present. Writes nothing. Every failing image is named in one error.`},
+	{name: "promote", args: "--sha SHA", short: "move every target tag to the commit's images, all or nothing",
+		flags: shaFlag | registryFlags | sourceFlags | writeFlags | forwardFlags, needsSHA: true,
+		long: `Verifies, pins the verified digests, and moves every --target-tag of every image to its pinned
+digest (manifest copy, no layers pulled), then reads every tag back. A target that moves gets a
+backup tag <target>-previous at its old digest. If anything fails after a tag moved, every tag
+written is put back. Tags already at the digest are left alone.
+
+With --forward-only, it also refuses (exit 1, nothing written) unless the commit descends from,
+or is, the commit every existing target tag carries in its org.opencontainers.image.revision,
+as the git history at --git-dir tells. A target without a revision, or a commit the history
+lacks, is refused too; a target tag that does not exist yet passes. Use rollback to go back.`},
+	{name: "rollback", args: "[--sha SHA]", short: "move the target tags back: to a sha, or to their -previous backups",
+		flags: shaFlag | registryFlags | sourceFlags | writeFlags,
+		long: `With --sha, promotes that commit's images (exactly as promote does, never forward-only).
+Without it, swaps every target tag with its <target>-previous backup, so a second rollback
+undoes the first; --no-backup, --source-tag and --platform then cannot be honoured and are
+refused. Same all-or-nothing rules as promote.`},
+	{name: "status", short: "show what every target tag points at",
+		flags: registryFlags,
+		long: `Reads every image's target tags: digest, revision, creation time, and the digest of the
+<target>-previous backup tag. Writes nothing. It reads no source tag and checks no platform,
+so it takes no --sha, --source-tag or --platform.`},
+	{name: "demo", short: "run verify, promote, status and rollback against an in-memory registry",
+		long: `Starts a registry inside this process, pushes two staging images for a made-up commit, and runs
+verify, promote, status and rollback against it, printing each report. Needs no network.`},
+}
+
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "%s moves a commit's container images from :%s to :%s together, or not at all.\n\n",
 		programName, promote.DefaultSourceTag, strings.Join(promote.DefaultTargetTags(), ","))
-	fmt.Fprintf(w, "Usage:\n  %s <command> [flags]\n\nCommands:\n", programName)
+	fmt.Fprintf(w, "Usage:\n  %s <command> [flags]\n  %s --version\n\nCommands:\n", programName, programName)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, v := range verbs {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", v.name, v.args, v.short)
@@ -27,39 +88,76 @@ func usage(w io.Writer) {
 const exitCodes = `Exit codes:
   0  success
   1  verification or promotion failed; the registry is as before (nothing moved, or all put back)
-  2  bad input or usage; nothing was sent to any registry
-  3  the registry was left mixed; the report says which tag is at which digest
+  2  bad input or usage, an unwritable --summary or $GITHUB_STEP_SUMMARY included;
+     nothing was sent to any registry
+  3  the registry is not as before: a tag could not be put back, a placeholder could not be
+     deleted, or another run moved tags meanwhile; the report says which tag is at which digest
+A summary that cannot be written after the operation ran is a warning; the exit code stays the
+operation's. With --json, stdout holds one JSON report for every outcome, exit 2 included.
 `
 
-// newFlagSet declares the flags of v into o.
-func newFlagSet(v verb, o *options, stderr io.Writer) *flag.FlagSet {
+// verbUsage prints the help of v.
+func verbUsage(w io.Writer, v verb) {
+	var o options
+	fs := newFlagSet(v, &o)
+	fmt.Fprintf(w, "Usage:\n  %s %s %s[flags]\n\n%s\n\n", programName, v.name, argsWithSpace(v.args), v.long)
+	if v.flags != 0 {
+		fmt.Fprintln(w, "Flags:")
+		printFlags(w, fs)
+		fmt.Fprintln(w)
+	}
+	fmt.Fprint(w, exitCodes)
+}
+
+// printFlags lists the flags of fs as they are spelt elsewhere: --name.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		typ, text := flag.UnquoteUsage(f)
+		if typ == "value" {
+			typ = "string"
+		}
+		switch {
+		case f.DefValue == "" || f.DefValue == "false":
+		case typ == "string":
+			text += fmt.Sprintf(" (default %q)", f.DefValue)
+		default:
+			text += " (default " + f.DefValue + ")"
+		}
+		fmt.Fprintf(w, "  %s\n    \t%s\n", strings.TrimSpace("--"+f.Name+" "+typ), text)
+	})
+}
+
+// newFlagSet declares the flags of v into o. It prints nothing: errors
+// and help are the caller's to print.
+func newFlagSet(v verb, o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet(programName+" "+v.name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if v.needsSHA || v.optionalSHA {
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	if v.flags&shaFlag != 0 {
 		fs.StringVar(&o.sha, "sha", "", "git commit sha of the images: 7 to 40 hex characters")
 	}
-	if v.needsRegistry {
-		fs.Var(&o.images, "image", "repository to promote, fully qualified; repeatable (default "+strings.Join(promote.DefaultRepositories(), ", ")+")")
-		fs.StringVar(&o.sourceTag, "source-tag", promote.DefaultSourceTag, "source tag template; {sha} is the sha cut to 7 characters, {fullsha} the whole sha")
-		fs.Var(&o.targets, "target-tag", "tag to move; repeatable (default "+strings.Join(promote.DefaultTargetTags(), ", ")+")")
-		fs.Var(&o.platforms, "platform", "platform every image must have, such as linux/amd64; repeatable")
-		fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON instead of text")
+	if v.flags&registryFlags != 0 {
+		fs.Var(&o.images, "image", "repository, fully qualified; repeat the flag for each (default: $"+imagesEnv+
+			", separated by spaces or newlines, or else "+strings.Join(promote.DefaultRepositories(), " ")+")")
+		fs.Var(&o.targets, "target-tag", "tag to move; repeat the flag for each (default "+strings.Join(promote.DefaultTargetTags(), ", ")+")")
+		fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON instead of text, for every outcome")
 		fs.StringVar(&o.summary, "summary", "", "also write the report as Markdown to `FILE` (and append it to $GITHUB_STEP_SUMMARY when set)")
-		fs.StringVar(&o.username, "username", "", "registry username, for every registry of the images (default: docker config credentials)")
-		fs.BoolVar(&o.passwordStdin, "password-stdin", false, "read the registry password or token from stdin")
+		fs.StringVar(&o.registry, "registry", "", "the registry host that --username logs in to (default: the images' registry, when they are all on one)")
+		fs.StringVar(&o.username, "username", "", "username for --registry, with --password-stdin (default: docker config credentials)")
+		fs.BoolVar(&o.passwordStdin, "password-stdin", false, "read the password or token for --registry from stdin")
 		fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up after this long (restoring tags after a failure gets its own minute)")
 	}
-	if v.dryRun {
-		fs.BoolVar(&o.dryRun, "dry-run", false, "make every read and no write; report what would change")
+	if v.flags&sourceFlags != 0 {
+		fs.StringVar(&o.sourceTag, "source-tag", promote.DefaultSourceTag, "source tag template; {sha} is the sha cut to 7 characters, {fullsha} the whole sha")
+		fs.Var(&o.platforms, "platform", "platform every image must have, such as linux/amd64; repeat the flag for each")
 	}
-	if v.backup {
+	if v.flags&writeFlags != 0 {
+		fs.BoolVar(&o.dryRun, "dry-run", false, "make every read and no write; report what would change")
 		fs.BoolVar(&o.noBackup, "no-backup", false, "do not write <target>-previous at the target's old digest")
 	}
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage:\n  %s %s %s[flags]\n\n%s\n\n", programName, v.name, argsWithSpace(v.args), v.long)
-		fmt.Fprintln(stderr, "Flags:")
-		fs.PrintDefaults()
-		fmt.Fprintf(stderr, "\n%s", exitCodes)
+	if v.flags&forwardFlags != 0 {
+		fs.BoolVar(&o.forwardOnly, "forward-only", false, "refuse unless the commit descends from the one each target tag carries (see above); --forward-only=false turns it off")
+		fs.StringVar(&o.gitDir, "git-dir", ".", "the images' git repository, with its full history, read by --forward-only: a work tree, a folder in one, or a bare repository")
 	}
 	return fs
 }
@@ -69,4 +167,51 @@ func argsWithSpace(args string) string {
 		return ""
 	}
 	return args + " "
+}
+
+var (
+	undefinedFlag = regexp.MustCompile(`^flag provided but not defined: -+(.*)$`)
+	// singleDash finds the flag names in the flag package's messages, which
+	// spell them with one dash.
+	singleDash = regexp.MustCompile(`(^|\s)-(\w)`)
+)
+
+// flagError rephrases an error of the flag package as one line that points
+// to the command's help.
+func flagError(v verb, err error) error {
+	msg := err.Error()
+	if m := undefinedFlag.FindStringSubmatch(msg); m != nil {
+		msg = "unknown flag --" + m[1]
+		for _, other := range verbs {
+			var o options
+			if other.name != v.name && newFlagSet(other, &o).Lookup(m[1]) != nil {
+				msg = fmt.Sprintf("%s takes no --%s", v.name, m[1])
+				break
+			}
+		}
+	} else {
+		msg = singleDash.ReplaceAllString(msg, "$1--$2")
+	}
+	return errors.New(msg + fmt.Sprintf("; run '%s %s --help'", programName, v.name))
+}
+
+// jsonRequested reports whether args ask for a JSON report, read before
+// the flags are parsed, so that a command line that cannot be parsed still
+// gets one.
+func jsonRequested(args []string) bool {
+	want := false
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		flagName, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || flagName != "json" {
+			continue
+		}
+		want = true
+		if b, err := strconv.ParseBool(value); hasValue && err == nil {
+			want = b
+		}
+	}
+	return want
 }
