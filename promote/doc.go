@@ -9,7 +9,10 @@
 //   - [Promoter.Promote] verifies, pins the verified digests, and moves every
 //     target tag to its pinned digest; if anything fails after a tag moved,
 //     it puts back every tag that still holds what it wrote, and leaves alone
-//     any tag that another run moved meanwhile.
+//     any tag that another run moved meanwhile. With
+//     [WriteOptions.ForwardOnly] and a [History] (see [OpenGitHistory]), it
+//     refuses to move a target tag to a commit that does not descend from
+//     the one it holds.
 //   - [Promoter.Rollback] promotes an older sha, or swaps every target tag
 //     with its "-previous" backup.
 //   - [Promoter.Status] reads what every target tag points at now.
