@@ -360,7 +360,28 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg noBackup", err))
 				}
 			}
-			return (*Promote).Promote(&parent, ctx, sha, dryRun, noBackup)
+			var forwardOnly bool
+			if inputArgs["forwardOnly"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["forwardOnly"]), &forwardOnly)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg forwardOnly", err))
+				}
+			}
+			var source *dagger.Directory
+			if inputArgs["source"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
+				}
+			}
+			var timeout string
+			if inputArgs["timeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["timeout"]), &timeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg timeout", err))
+				}
+			}
+			return (*Promote).Promote(&parent, ctx, sha, dryRun, noBackup, forwardOnly, source, timeout)
 		case "Rollback":
 			var parent Promote
 			err = json.Unmarshal(parentJSON, &parent)
@@ -381,14 +402,28 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg dryRun", err))
 				}
 			}
-			return (*Promote).Rollback(&parent, ctx, sha, dryRun)
+			var timeout string
+			if inputArgs["timeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["timeout"]), &timeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg timeout", err))
+				}
+			}
+			return (*Promote).Rollback(&parent, ctx, sha, dryRun, timeout)
 		case "Status":
 			var parent Promote
 			err = json.Unmarshal(parentJSON, &parent)
 			if err != nil {
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
-			return (*Promote).Status(&parent, ctx)
+			var timeout string
+			if inputArgs["timeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["timeout"]), &timeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg timeout", err))
+				}
+			}
+			return (*Promote).Status(&parent, ctx, timeout)
 		case "Verify":
 			var parent Promote
 			err = json.Unmarshal(parentJSON, &parent)
@@ -402,7 +437,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sha", err))
 				}
 			}
-			return (*Promote).Verify(&parent, ctx, sha)
+			var timeout string
+			if inputArgs["timeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["timeout"]), &timeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg timeout", err))
+				}
+			}
+			return (*Promote).Verify(&parent, ctx, sha, timeout)
 		case "WithRegistryAuth":
 			var parent Promote
 			err = json.Unmarshal(parentJSON, &parent)

@@ -13,6 +13,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/molecule-ai/promote/internal/dagger"
 	"github.com/molecule-ai/promote/internal/demo"
@@ -72,7 +75,7 @@ func (m *Promote) WithRegistryAuth(
 	address string,
 	// Username on that registry.
 	username string,
-	// Password or token, such as env:GITHUB_TOKEN.
+	// Password or token, such as env://GITHUB_TOKEN from the command line.
 	secret *dagger.Secret,
 ) *Promote {
 	m.AuthAddresses = append(m.AuthAddresses, address)
@@ -100,16 +103,18 @@ func (m *Promote) Verify(
 	ctx context.Context,
 	// Git commit sha of the images: 7 to 40 hexadecimal characters.
 	sha string,
+	// Give up after this long, such as 90s or 5m.
+	// +optional
+	// +default="5m"
+	timeout string,
 ) (*Report, error) {
 	s, err := promote.ParseSHA(sha)
 	if err != nil {
 		return nil, err
 	}
-	p, err := m.promoter(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return newReport(p.Verify(ctx, s))
+	return m.run(ctx, timeout, func(ctx context.Context, p *promote.Promoter) (*promote.Report, error) {
+		return p.Verify(ctx, s)
+	})
 }
 
 // Move every target tag of every image to the commit's verified digests, all or nothing
@@ -125,16 +130,36 @@ func (m *Promote) Promote(
 	// Do not keep the target's old digest as <tag>-previous.
 	// +optional
 	noBackup bool,
+	// Refuse unless the commit descends from the one each target tag carries now (its revision label); needs --source.
+	// +optional
+	forwardOnly bool,
+	// Checkout of the repository the images are built from, with its full git history (such as --source .); read only with --forward-only.
+	// +optional
+	source *dagger.Directory,
+	// Give up after this long, such as 90s or 5m; restoring the tags after a failure has its own deadline.
+	// +optional
+	// +default="5m"
+	timeout string,
 ) (*Report, error) {
 	s, err := promote.ParseSHA(sha)
 	if err != nil {
 		return nil, err
 	}
-	p, err := m.promoter(ctx)
-	if err != nil {
-		return nil, err
+	if forwardOnly && source == nil {
+		return nil, &promote.InputError{Field: "source", Value: "", Reason: "--forward-only compares commits in the git history of the images' repository: pass its checkout, such as --source ., with its full history"}
 	}
-	return newReport(p.Promote(ctx, s, promote.WriteOptions{DryRun: dryRun, NoBackup: noBackup}))
+	return m.run(ctx, timeout, func(ctx context.Context, p *promote.Promoter) (*promote.Report, error) {
+		opts := promote.WriteOptions{DryRun: dryRun, NoBackup: noBackup}
+		if forwardOnly {
+			history, cleanup, err := openHistory(ctx, source)
+			if err != nil {
+				return nil, err
+			}
+			defer cleanup()
+			opts.ForwardOnly = history
+		}
+		return p.Promote(ctx, s, opts)
+	})
 }
 
 // Move the target tags back: to a commit's images, or, without a sha, swap each with its <tag>-previous backup
@@ -148,6 +173,10 @@ func (m *Promote) Rollback(
 	// Make every read and no write; report what would change.
 	// +optional
 	dryRun bool,
+	// Give up after this long, such as 90s or 5m; restoring the tags after a failure has its own deadline.
+	// +optional
+	// +default="5m"
+	timeout string,
 ) (*Report, error) {
 	var s promote.SHA
 	if sha != "" {
@@ -156,33 +185,104 @@ func (m *Promote) Rollback(
 			return nil, err
 		}
 	}
-	p, err := m.promoter(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return newReport(p.Rollback(ctx, s, promote.WriteOptions{DryRun: dryRun}))
+	return m.run(ctx, timeout, func(ctx context.Context, p *promote.Promoter) (*promote.Report, error) {
+		return p.Rollback(ctx, s, promote.WriteOptions{DryRun: dryRun})
+	})
 }
 
 // Show what every target tag points at: digest, revision, creation time and its -previous backup
 //
 // +cache="never"
-func (m *Promote) Status(ctx context.Context) (*Report, error) {
-	p, err := m.promoter(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return newReport(p.Status(ctx))
+func (m *Promote) Status(
+	ctx context.Context,
+	// Give up after this long, such as 90s or 5m.
+	// +optional
+	// +default="5m"
+	timeout string,
+) (*Report, error) {
+	return m.run(ctx, timeout, func(ctx context.Context, p *promote.Promoter) (*promote.Report, error) {
+		return p.Status(ctx)
+	})
 }
 
 // Run verify, promote, status and rollback against an in-memory registry inside this module, and print each report
 //
+// +check
 // +cache="never"
 func (m *Promote) Demo(ctx context.Context) (string, error) {
 	var out bytes.Buffer
-	if err := demo.Run(ctx, &out); err != nil {
-		return out.String(), fmt.Errorf("demo: %w", err)
+	err := demo.Run(ctx, &out)
+	return out.String(), demoError(err, out.String())
+}
+
+// demoError is the error of a failed demo. Dagger drops a function's
+// result when it fails, so the output printed up to the failure goes into
+// the error.
+func demoError(err error, output string) error {
+	if err == nil {
+		return nil
 	}
-	return out.String(), nil
+	if output == "" {
+		return fmt.Errorf("demo: %w", err)
+	}
+	return fmt.Errorf("demo: %w\n\nits output up to the failure:\n%s", err, output)
+}
+
+// run parses timeout, as the CLI parses --timeout, before anything else,
+// then runs op on the module's promoter within that deadline and converts
+// its report.
+func (m *Promote) run(ctx context.Context, timeout string, op func(context.Context, *promote.Promoter) (*promote.Report, error)) (*Report, error) {
+	d, err := parseTimeout(timeout)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	p, err := m.promoter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return newReport(op(ctx, p))
+}
+
+// parseTimeout reads a timeout argument: a positive Go duration such as 90s
+// or 5m.
+func parseTimeout(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, &promote.InputError{Field: "timeout", Value: s, Reason: "expected a positive duration such as 90s or 5m"}
+	}
+	return d, nil
+}
+
+// openHistory copies the .git folder of source into a temporary folder of
+// this module's container and opens it there. Inside a module,
+// Directory.Export writes to the module's own container, not to the
+// caller's host; only .git is copied, since the history is all that is
+// read. The returned func removes the copy.
+func openHistory(ctx context.Context, source *dagger.Directory) (promote.History, func(), error) {
+	hasGit, err := source.Exists(ctx, ".git", dagger.DirectoryExistsOpts{ExpectedType: dagger.ExistsTypeDirectoryType})
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading --source: %w", err)
+	}
+	if !hasGit {
+		return nil, nil, &promote.InputError{Field: "source", Value: ".", Reason: "holds no .git folder: pass the checkout of the images' repository itself, with its full history"}
+	}
+	dir, err := os.MkdirTemp("", "promote-source-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("making room for the git history: %w", err)
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	if _, err := source.Directory(".git").Export(ctx, filepath.Join(dir, ".git")); err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("copying the git history of --source: %w", err)
+	}
+	history, err := promote.OpenGitHistory(dir)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return history, cleanup, nil
 }
 
 // promoter translates the module's arguments into a core promoter: secrets

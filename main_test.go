@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/molecule-ai/promote/internal/clientenv"
 	"github.com/molecule-ai/promote/promote"
@@ -70,6 +72,79 @@ func TestFunctionsTouchingTheRegistryAreNeverCached(t *testing.T) {
 	for _, fn := range []string{"Verify", "Promote", "Rollback", "Status", "Demo"} {
 		if !strings.Contains(src, "// +cache=\"never\"\nfunc (m *Promote) "+fn+"(") {
 			t.Errorf("%s is not marked +cache=\"never\"", fn)
+		}
+	}
+}
+
+func TestDemoIsACheck(t *testing.T) {
+	src, err := readPragmas("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(src, "// +check\n// +cache=\"never\"\nfunc (m *Promote) Demo(") {
+		t.Error("Demo is not marked +check, so dagger check would not run it")
+	}
+}
+
+// TestTimeoutsDefaultToTheCLIs checks that every registry function takes
+// a timeout with the CLI's default, and that the default parses.
+func TestTimeoutsDefaultToTheCLIs(t *testing.T) {
+	src, err := readPragmas("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fn := range []string{"Verify", "Promote", "Rollback", "Status"} {
+		start := strings.Index(src, "func (m *Promote) "+fn+"(")
+		end := strings.Index(src[start:], ") (*Report, error) {")
+		if start < 0 || end < 0 || !strings.Contains(src[start:start+end], "// +optional\n// +default=\"5m\"\ntimeout string,") {
+			t.Errorf("%s has no optional timeout defaulting to 5m", fn)
+		}
+	}
+	if d, err := parseTimeout("5m"); err != nil || d != 5*time.Minute {
+		t.Errorf("parseTimeout(5m) = %v, %v", d, err)
+	}
+}
+
+func TestDemoErrorKeepsTheOutput(t *testing.T) {
+	cause := errors.New("registry stopped")
+	tests := []struct {
+		err    error
+		output string
+		want   string // empty: no error
+	}{
+		{nil, "all good\n", ""},
+		{cause, "", "demo: registry stopped"},
+		{cause, "verify: ok\n", "demo: registry stopped\n\nits output up to the failure:\nverify: ok\n"},
+	}
+	for _, tt := range tests {
+		err := demoError(tt.err, tt.output)
+		if (err == nil) != (tt.want == "") || (err != nil && (err.Error() != tt.want || !errors.Is(err, cause))) {
+			t.Errorf("demoError(%v, %q) = %v, want %q", tt.err, tt.output, err, tt.want)
+		}
+	}
+}
+
+func TestFailureTable(t *testing.T) {
+	cause := fmt.Errorf("%w: platform-tenant:latest could not be put back", promote.ErrMixedState)
+	rep := &promote.Report{Action: "promote", Result: promote.ResultMixed, Images: []promote.Image{
+		{Target: "ghcr.io/a/one:latest", Digest: "sha256:" + strings.Repeat("1", 64), Outcome: promote.OutcomeRestored, Detail: "put back"},
+		{Target: "ghcr.io/a/two:latest", Outcome: promote.OutcomeFailed, Detail: "PUT: 403 | denied\nrestore: timeout"},
+		{Source: "ghcr.io/a/three:staging-abcdef0", Outcome: promote.OutcomeFailed},
+	}}
+	err := failure(rep, cause)
+	if !errors.Is(err, promote.ErrMixedState) {
+		t.Errorf("failure does not wrap its cause: %v", err)
+	}
+	want := cause.Error() + "\n\nresult: mixed\n" + failureTableHeader +
+		"\nghcr.io/a/one:latest | restored | sha256:" + strings.Repeat("1", 64) + " | put back" +
+		"\nghcr.io/a/two:latest | failed | - | PUT: 403 | denied; restore: timeout" +
+		"\nghcr.io/a/three:staging-abcdef0 | failed | - | -"
+	if err.Error() != want {
+		t.Errorf("failure =\n%s\nwant\n%s", err, want)
+	}
+	for _, r := range []*promote.Report{nil, {Result: promote.ResultOK, Images: rep.Images}, {Result: promote.ResultFailed}} {
+		if got := failure(r, cause); got != cause {
+			t.Errorf("failure(%+v) = %v, want the cause itself", r, got)
 		}
 	}
 }

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/molecule-ai/promote/promote"
 )
 
@@ -54,11 +57,12 @@ func (r *Report) Json() string {
 // The report as Markdown, for a GitHub step summary
 func (r *Report) Summary() string { return r.MarkdownText }
 
-// newReport converts a core report, or passes its error on: a failed
-// operation fails the function, and its error names every failing image.
+// newReport converts a core report. A failed operation fails the function
+// (Dagger then drops its result), so its error carries what the report
+// says: see [failure].
 func newReport(rep *promote.Report, err error) (*Report, error) {
 	if err != nil {
-		return nil, err
+		return nil, failure(rep, err)
 	}
 	js, err := rep.JSON()
 	if err != nil {
@@ -86,4 +90,49 @@ func newReport(rep *promote.Report, err error) (*Report, error) {
 		})
 	}
 	return out, nil
+}
+
+// failureTableHeader starts the per-image table of a failed operation's
+// error; the GitHub Action reads the lines after it.
+const failureTableHeader = "tag | outcome | digest | detail"
+
+// failure is the error of an operation that failed with report rep: err's
+// message, then a line "result: failed" (the registry is as before) or
+// "result: mixed" (it is not), then a table with one line per image and
+// target tag. It wraps err. Without a report, as for an invalid input,
+// it is err itself.
+func failure(rep *promote.Report, err error) error {
+	if rep == nil || len(rep.Images) == 0 || (rep.Result != promote.ResultFailed && rep.Result != promote.ResultMixed) {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "result: %s\n%s", rep.Result, failureTableHeader)
+	for _, img := range rep.Images {
+		ref := img.Target
+		if ref == "" {
+			ref = img.Source
+		}
+		fmt.Fprintf(&b, "\n%s | %s | %s | %s", ref, img.Outcome, orDash(img.Digest), orDash(oneLine(img.Detail)))
+	}
+	return fmt.Errorf("%w\n\n%s", err, b.String())
+}
+
+// oneLine joins the lines of s with "; ", so that a table row stays one
+// line.
+func oneLine(s string) string {
+	var parts []string
+	for _, line := range strings.Split(s, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			parts = append(parts, line)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// orDash returns s, or "-" when it is empty.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

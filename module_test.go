@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/molecule-ai/promote/internal/registrytest"
+	"github.com/molecule-ai/promote/promote"
+)
+
+// Commits of the registry tests: the one production runs, and a new one.
+const (
+	oldCommit = "1111111111111111111111111111111111111111"
+	newCommit = "2222222222222222222222222222222222222222"
+)
+
+// registryFixture is a distribution registry behind a counting,
+// fault-injecting proxy, with two repositories whose :latest holds
+// oldCommit's image and whose :staging-<sha> tags hold both commits'.
+type registryFixture struct {
+	t      *testing.T
+	server *registrytest.Server
+	proxy  *registrytest.Proxy
+	repos  []string
+	// latest is the digest of each repository's :latest before the test.
+	latest []string
+}
+
+func newRegistryFixture(t *testing.T) *registryFixture {
+	t.Helper()
+	f := &registryFixture{t: t, server: registrytest.Distribution(t)}
+	f.proxy = registrytest.NewProxy(t, f.server.Addr)
+	ctx := context.Background()
+	push := func(ref, commit string) string {
+		spec := registrytest.ImageSpec{Labels: map[string]string{"org.opencontainers.image.revision": commit}}
+		d, err := registrytest.PushImage(ctx, ref, spec, nil)
+		if err != nil {
+			t.Fatalf("pushing %s: %v", ref, err)
+		}
+		return d
+	}
+	for _, name := range []string{"molecule-ai/platform", "molecule-ai/platform-tenant"} {
+		f.repos = append(f.repos, f.proxy.Repo(name))
+		for _, commit := range []string{oldCommit, newCommit} {
+			push(f.server.Repo(name)+":staging-"+commit[:7], commit)
+		}
+		// A previous release: another image of the old commit.
+		f.latest = append(f.latest, push(f.server.Repo(name)+":latest", oldCommit))
+	}
+	f.proxy.Reset()
+	return f
+}
+
+// module is the module configured for the fixture's repositories.
+func (f *registryFixture) module() *Promote {
+	return New(f.repos, "", nil, nil)
+}
+
+// assertLatestUnchanged reads every :latest back from the registry itself.
+func (f *registryFixture) assertLatestUnchanged() {
+	f.t.Helper()
+	for i, repo := range f.repos {
+		ref := f.server.Addr + strings.TrimPrefix(repo, f.proxy.Addr) + ":latest"
+		got, ok, err := registrytest.Digest(context.Background(), ref, nil)
+		if err != nil || !ok || got != f.latest[i] {
+			f.t.Errorf("%s = %s (exists %v, %v), want %s as before", ref, got, ok, err, f.latest[i])
+		}
+	}
+}
+
+// TestInputsAreCheckedBeforeAnyRequest gives every registry function an
+// input it must refuse: the error wraps promote.ErrInvalidInput, and no
+// request reaches the registry.
+func TestInputsAreCheckedBeforeAnyRequest(t *testing.T) {
+	t.Parallel()
+	f := newRegistryFixture(t)
+	m := f.module()
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		call func() (*Report, error)
+		want string
+	}{
+		{"verify, timeout not a duration", func() (*Report, error) { return m.Verify(ctx, newCommit, "soon") }, "timeout"},
+		{"verify, empty timeout", func() (*Report, error) { return m.Verify(ctx, newCommit, "") }, "timeout"},
+		{"promote, zero timeout", func() (*Report, error) { return m.Promote(ctx, newCommit, false, false, false, nil, "0s") }, "timeout"},
+		{"promote, negative timeout", func() (*Report, error) { return m.Promote(ctx, newCommit, false, false, false, nil, "-1m") }, "timeout"},
+		{"promote, forward-only without a source", func() (*Report, error) { return m.Promote(ctx, newCommit, false, false, true, nil, "5m") }, "--source"},
+		{"promote, bad sha", func() (*Report, error) { return m.Promote(ctx, "xyz", false, false, false, nil, "5m") }, "sha"},
+		{"rollback, bad timeout", func() (*Report, error) { return m.Rollback(ctx, "", false, "5 minutes") }, "timeout"},
+		{"status, bad timeout", func() (*Report, error) { return m.Status(ctx, "1d") }, "timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep, err := tt.call()
+			if rep != nil || !errors.Is(err, promote.ErrInvalidInput) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, %v; want an invalid input error naming %s", rep, err, tt.want)
+			}
+			if n := f.proxy.Total(); n != 0 {
+				t.Errorf("%d requests reached the registry", n)
+			}
+		})
+	}
+}
+
+// TestTimeoutEndsAStalledCall makes the registry answer too late: the
+// module's timeout ends the call, and a promotion still puts every tag back
+// on its own deadline.
+func TestTimeoutEndsAStalledCall(t *testing.T) {
+	t.Parallel()
+	t.Run("status", func(t *testing.T) {
+		t.Parallel()
+		f := newRegistryFixture(t)
+		f.proxy.SetFault(registrytest.Always(registrytest.Any(), registrytest.DelayResponse(3*time.Second)))
+		rep, err := f.module().Status(context.Background(), "500ms")
+		if rep != nil || err == nil || !strings.Contains(err.Error(), "deadline") {
+			t.Fatalf("got %v, %v; want the deadline's error", rep, err)
+		}
+	})
+	t.Run("promote", func(t *testing.T) {
+		t.Parallel()
+		f := newRegistryFixture(t)
+		f.proxy.SetFault(registrytest.Always(registrytest.Match(http.MethodPut, "/platform-tenant/manifests/latest"), registrytest.DelayResponse(3*time.Second)))
+		rep, err := f.module().Promote(context.Background(), newCommit, false, false, false, nil, "1500ms")
+		f.proxy.SetFault(nil)
+		if rep != nil || !errors.Is(err, promote.ErrNotPromoted) {
+			t.Fatalf("got %v, %v; want a failure with the registry as before", rep, err)
+		}
+		if msg := err.Error(); !strings.Contains(msg, "result: failed") || !strings.Contains(msg, ":latest | restored | sha256:") {
+			t.Errorf("the error does not say what was put back:\n%s", msg)
+		}
+		f.assertLatestUnchanged()
+	})
+}
+
+// TestFailedVerificationCarriesTheTable checks the error of a failed call
+// against a real registry: the core's message, the result, and one line
+// per image.
+func TestFailedVerificationCarriesTheTable(t *testing.T) {
+	t.Parallel()
+	f := newRegistryFixture(t)
+	const unknown = "3333333333333333333333333333333333333333"
+	_, err := f.module().Verify(context.Background(), unknown, "5m")
+	if !errors.Is(err, promote.ErrVerification) {
+		t.Fatalf("err = %v, want a verification failure", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"\nresult: failed\n" + failureTableHeader + "\n",
+		"\n" + f.repos[0] + ":staging-3333333 | failed | - | ",
+		"\n" + f.repos[1] + ":staging-3333333 | failed | - | ",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the error lacks %q:\n%s", want, msg)
+		}
+	}
+}
