@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Lints every GitHub workflow of the repository with actionlint, which also
-# runs ShellCheck over their run: scripts. Installs either tool when it is
+# Lints every GitHub workflow of the repository, and the example workflows
+# in examples/, with actionlint, which also runs ShellCheck over their run:
+# scripts and checks action.yml where a workflow uses it as ./. ShellCheck
+# then lints the project's scripts, the action's among them (its run: steps
+# only call those, as tests/ checks). Installs either tool when it is
 # missing. Exits non-zero on any finding.
 set -euo pipefail
 
@@ -39,12 +42,12 @@ if [[ -z "$actionlint" ]] || [[ "$("$actionlint" -version | head -n 1)" != "$act
 fi
 
 shopt -s nullglob
-workflows=(.github/workflows/*.yml .github/workflows/*.yaml)
+workflows=(.github/workflows/*.yml .github/workflows/*.yaml examples/*.yml examples/*.yaml)
 if ((${#workflows[@]} == 0)); then
-	echo "lint-workflows: no workflow in .github/workflows" >&2
+	echo "lint-workflows: no workflow in .github/workflows or examples" >&2
 	exit 1
 fi
 
 "$actionlint" -shellcheck "$shellcheck" -pyflakes "" -color=false "${workflows[@]}"
 "$shellcheck" .github/scripts/*.sh scripts/*.sh .ci/run
-echo "lint-workflows: ${#workflows[@]} workflows, no findings"
+echo "lint-workflows: ${#workflows[@]} workflows and the scripts, no findings"

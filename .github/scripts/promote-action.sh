@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# promote-action.sh runs one command of the promote GitHub Action
+# (action.yml at the repository root). Its inputs come only through the
+# environment, as PROMOTE_<INPUT>; it checks them all before dagger runs,
+# picks the module at the action's own ref, and runs dagger through
+# dagger-report.sh, which writes the step summary and the annotations.
+#
+# Exit codes: 0 done; 1 failed, the registry is as before; 2 bad input,
+# dagger not run; 3 failed, the registry is left mixed.
+set -euo pipefail
+
+scripts="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+# bad_input reports an input error as an annotation and exits 2. Messages
+# name inputs, never their values, which may hold anything.
+bad_input() {
+	printf '::error title=promote action: invalid input::%s\n' "$1"
+	exit 2
+}
+
+# list sets the variable named $1 to the list input $2, given one item
+# per line or separated by commas or spaces, joined with commas, as the
+# dagger CLI takes lists.
+list() {
+	local -n joined="$1"
+	local -a items
+	local item
+	IFS=$' \t\n,' read -r -d '' -a items <<<"$2" || true
+	for item in "${items[@]}"; do
+		[[ "$item" != -* ]] || bad_input "a list item starts with a dash"
+	done
+	local IFS=,
+	# shellcheck disable=SC2034 # joined names the caller's variable
+	joined="${items[*]}"
+}
+
+# boolean checks that input $1, whose value is $2, is true or false.
+boolean() {
+	[[ "$2" == true || "$2" == false ]] || bad_input "$1 must be true or false"
+}
+
+# find_module sets mod to the promote module at the action's own ref. The action's
+# folder names it: the runner downloads an action used as OWNER/REPO@REF
+# to .../_actions/OWNER/REPO/REF. github.action_repository and
+# github.action_ref come next: GitHub does not promise them inside a
+# composite action. An action used as ./ is this checkout, and its module
+# is loaded from that folder.
+find_module() {
+	local path
+	path="$(cd "${GITHUB_ACTION_PATH:?}" && pwd)"
+	if [[ "$path" =~ /_actions/([^/]+)/([^/]+)/(.+)$ ]]; then
+		mod="github.com/${BASH_REMATCH[1]}/${BASH_REMATCH[2]}@${BASH_REMATCH[3]}"
+	elif [[ -n "${ACTION_REPOSITORY:-}" && -n "${ACTION_REF:-}" ]]; then
+		mod="github.com/$ACTION_REPOSITORY@$ACTION_REF"
+	elif [[ -f "$path/dagger.json" ]]; then
+		mod="$path"
+	else
+		bad_input "cannot tell which commit of the action runs: use it as OWNER/REPO@SHA, or as ./ from its own checkout"
+	fi
+}
+
+command="${PROMOTE_COMMAND:-}"
+sha="${PROMOTE_SHA:-}"
+dry_run="${PROMOTE_DRY_RUN:-false}"
+forward_only="${PROMOTE_FORWARD_ONLY:-false}"
+timeout="${PROMOTE_TIMEOUT:-5m}"
+registry="${PROMOTE_REGISTRY:-ghcr.io}"
+source="${PROMOTE_SOURCE:-.}"
+
+case "$command" in
+verify) title="Verification failed" ;;
+promote) title="Promotion failed" ;;
+rollback) title="Rollback failed" ;;
+status) title="Status failed" ;;
+*) bad_input "command must be verify, promote, rollback or status" ;;
+esac
+case "$command" in
+verify | promote) [[ "$sha" =~ ^[0-9a-fA-F]{7,40}$ ]] || bad_input "sha must be 7 to 40 hexadecimal characters" ;;
+rollback) [[ -z "$sha" || "$sha" =~ ^[0-9a-fA-F]{7,40}$ ]] || bad_input "sha must be empty or 7 to 40 hexadecimal characters" ;;
+status) [[ -z "$sha" ]] || bad_input "status takes no sha" ;;
+esac
+boolean dry-run "$dry_run"
+boolean forward-only "$forward_only"
+if [[ "$forward_only" == true && "$command" != promote ]]; then
+	bad_input "forward-only applies to promote only: rollback goes back on purpose"
+fi
+[[ "$timeout" =~ ^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$ ]] || bad_input "timeout must be a duration such as 90s or 5m"
+[[ "$registry" =~ ^[A-Za-z0-9.-]+(:[0-9]+)?$ ]] || bad_input "registry must be a host such as ghcr.io or localhost:5000"
+[[ "$source" != -* ]] || bad_input "source must be a path"
+list images "${PROMOTE_IMAGES:-}"
+list target_tags "${PROMOTE_TARGET_TAGS:-}"
+list platforms "${PROMOTE_PLATFORMS:-}"
+if [[ -n "${PROMOTE_TOKEN:-}" && -z "${PROMOTE_USERNAME:-}" ]]; then
+	bad_input "a token needs a username"
+fi
+find_module
+
+# The module's own defaults apply to what is not given.
+chain=()
+if [[ -n "$images" ]]; then chain+=(--images "$images"); fi
+if [[ -n "${PROMOTE_SOURCE_TAG:-}" ]]; then chain+=(--source-tag "$PROMOTE_SOURCE_TAG"); fi
+if [[ -n "$target_tags" ]]; then chain+=(--target-tags "$target_tags"); fi
+if [[ -n "$platforms" ]]; then chain+=(--platforms "$platforms"); fi
+if [[ -n "${PROMOTE_TOKEN:-}" ]]; then
+	# A Dagger secret read from this process's environment: never on a
+	# command line, never printed.
+	chain+=(with-registry-auth --address "$registry" --username "$PROMOTE_USERNAME" --secret env://PROMOTE_TOKEN)
+fi
+if [[ -n "${PROMOTE_REGISTRY_SERVICE:-}" ]]; then
+	chain+=(with-registry-service --address "$registry" --service "$PROMOTE_REGISTRY_SERVICE")
+fi
+
+case "$command" in
+verify)
+	call=(verify --sha "$sha" --timeout "$timeout")
+	;;
+promote)
+	call=(promote --sha "$sha" --dry-run="$dry_run" --timeout "$timeout")
+	if [[ "$forward_only" == true ]]; then call+=(--forward-only --source "$source"); fi
+	;;
+rollback)
+	call=(rollback --dry-run="$dry_run" --timeout "$timeout")
+	if [[ -n "$sha" ]]; then call+=(--sha "$sha"); fi
+	;;
+status)
+	call=(status --timeout "$timeout")
+	;;
+esac
+
+export DAGGER_NO_NAG=1
+"$scripts/dagger-report.sh" "$title" dagger -m "$mod" call "${chain[@]}" "${call[@]}" summary

@@ -1,0 +1,328 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/molecule-ai/promote/promote"
+)
+
+// fakeDagger stands in for the dagger CLI in the action's tests: it
+// records its arguments and the secret's variable, prints what it is told
+// to, and exits with the status it is told to.
+const fakeDagger = `#!/usr/bin/env bash
+printf '%s\n' "$@" >"$FAKE_DIR/args"
+printf '%s' "${PROMOTE_TOKEN:-}" >"$FAKE_DIR/token"
+cat "$FAKE_DIR/stdout"
+echo "12:00:00 INF connected to engine" >&2
+cat "$FAKE_DIR/stderr" >&2
+exit "$(cat "$FAKE_DIR/status")"
+`
+
+// traceparent is a mark that dagger appends to an error.
+const traceparent = " [traceparent:0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331]"
+
+// actionRun is one run of the action's script with a fake dagger.
+type actionRun struct {
+	exit        int
+	stdout      string
+	summary     string
+	outputs     string
+	args        []string
+	token       string
+	annotations []string
+}
+
+// runAction runs .github/scripts/promote-action.sh as action.yml does,
+// with env as the step's environment on top of the runner's, and a fake
+// dagger that prints stdout and, on stderr, stderr, then exits with
+// status. actionPath is where the action is checked out; empty for this
+// checkout, as uses: ./ gives it.
+func runAction(t *testing.T, env map[string]string, actionPath, stdout, stderr string, status int) actionRun {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bin")
+	for path, content := range map[string]string{
+		filepath.Join(bin, "dagger"): fakeDagger,
+		filepath.Join(dir, "stdout"): stdout,
+		filepath.Join(dir, "stderr"): stderr,
+		filepath.Join(dir, "status"): fmt.Sprint(status),
+	} {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if actionPath == "" {
+		actionPath = root
+	}
+	summary, outputs := filepath.Join(dir, "summary.md"), filepath.Join(dir, "outputs")
+	cmd := exec.Command(filepath.Join(root, ".github", "scripts", "promote-action.sh"))
+	cmd.Dir = dir
+	cmd.Env = []string{
+		"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"FAKE_DIR=" + dir,
+		"RUNNER_TEMP=" + dir,
+		"GITHUB_STEP_SUMMARY=" + summary,
+		"GITHUB_OUTPUT=" + outputs,
+		"GITHUB_ACTION_PATH=" + actionPath,
+		"GITHUB_EVENT_NAME=workflow_run",
+		"GITHUB_ACTOR=release-bot",
+	}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.Output()
+	var run actionRun
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		run.exit = exit.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	run.stdout = string(out)
+	run.summary = readIfExists(t, summary)
+	run.outputs = readIfExists(t, outputs)
+	if args := readIfExists(t, filepath.Join(dir, "args")); args != "" {
+		run.args = strings.Split(strings.TrimSuffix(args, "\n"), "\n")
+	}
+	run.token = readIfExists(t, filepath.Join(dir, "token"))
+	// Workflow commands count only outside the stop-commands block.
+	stopped := ""
+	for _, line := range strings.Split(run.stdout, "\n") {
+		switch {
+		case stopped == "" && strings.HasPrefix(line, "::stop-commands::"):
+			stopped = strings.TrimPrefix(line, "::stop-commands::")
+		case stopped != "" && line == "::"+stopped+"::":
+			stopped = ""
+		case stopped == "" && strings.HasPrefix(line, "::error "):
+			run.annotations = append(run.annotations, line)
+		}
+	}
+	return run
+}
+
+func readIfExists(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return ""
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// daggerError is how dagger prints a function's error, mark included.
+func daggerError(err error) string {
+	return "Error: " + err.Error() + traceparent + "\n"
+}
+
+// failedImages makes a failed report of n images, each failing with
+// detail.
+func failedImages(n int, detail string) *promote.Report {
+	rep := &promote.Report{Action: "promote", SHA: "abcdef0", Result: promote.ResultFailed}
+	for i := range n {
+		rep.Images = append(rep.Images, promote.Image{
+			Target: fmt.Sprintf("ghcr.io/acme/app-%02d:latest", i), Outcome: promote.OutcomeFailed, Detail: detail,
+		})
+	}
+	return rep
+}
+
+var promoteInputs = map[string]string{
+	"PROMOTE_COMMAND": "promote", "PROMOTE_SHA": "abcdef0", "PROMOTE_DRY_RUN": "false",
+	"PROMOTE_FORWARD_ONLY": "true", "PROMOTE_SOURCE": ".", "PROMOTE_TIMEOUT": "5m",
+	"PROMOTE_REGISTRY": "ghcr.io", "PROMOTE_USERNAME": "release-bot", "PROMOTE_TOKEN": "tok-never-print-me",
+	"UPSTREAM_RUN_NAME": "E2E Staging", "UPSTREAM_RUN_NUMBER": "42",
+	"UPSTREAM_RUN_URL": "https://github.com/acme/app/actions/runs/42", "UPSTREAM_RUN_EVENT": "schedule", "UPSTREAM_RUN_BRANCH": "main",
+}
+
+func TestActionSuccess(t *testing.T) {
+	t.Parallel()
+	run := runAction(t, promoteInputs, "", "### promote promote: ok\n\n| Image | Outcome |\n", "", 0)
+	if run.exit != 0 || run.outputs != "result=ok\n" || len(run.annotations) != 0 {
+		t.Fatalf("exit %d, outputs %q, annotations %q", run.exit, run.outputs, run.annotations)
+	}
+	for _, want := range []string{
+		"Triggered by workflow\\_run: [E2E Staging #42](https://github.com/acme/app/actions/runs/42) (schedule on main), by release-bot\n",
+		"### promote promote: ok\n",
+	} {
+		if !strings.Contains(run.summary, want) {
+			t.Errorf("the summary lacks %q:\n%s", want, run.summary)
+		}
+	}
+	root, _ := filepath.Abs(".")
+	want := []string{"-m", root, "call", "with-registry-auth", "--address", "ghcr.io", "--username", "release-bot", "--secret", "env://PROMOTE_TOKEN",
+		"promote", "--sha", "abcdef0", "--dry-run=false", "--timeout", "5m", "--forward-only", "--source", ".", "summary"}
+	if !slices.Equal(run.args, want) {
+		t.Errorf("dagger ran with\n%q, want\n%q", run.args, want)
+	}
+	if run.token != promoteInputs["PROMOTE_TOKEN"] {
+		t.Errorf("dagger's environment has the token %q", run.token)
+	}
+	if strings.Contains(run.stdout+run.summary+strings.Join(run.args, " "), promoteInputs["PROMOTE_TOKEN"]) {
+		t.Error("the token was printed or passed on the command line")
+	}
+}
+
+func TestActionRunsTheModuleAtItsOwnRef(t *testing.T) {
+	t.Parallel()
+	const sha = "0123456789abcdef0123456789abcdef01234567"
+	downloaded := filepath.Join(t.TempDir(), "_actions", "molecule-ai", "promote", sha)
+	if err := os.MkdirAll(downloaded, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, path string
+		env        map[string]string
+		want       string
+	}{
+		{"downloaded by the runner", downloaded, nil, "github.com/molecule-ai/promote@" + sha},
+		{"only the context knows", t.TempDir(), map[string]string{"ACTION_REPOSITORY": "molecule-ai/promote", "ACTION_REF": sha}, "github.com/molecule-ai/promote@" + sha},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"PROMOTE_COMMAND": "status"}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			run := runAction(t, env, tt.path, "ok\n", "", 0)
+			if run.exit != 0 || len(run.args) < 2 || run.args[1] != tt.want {
+				t.Errorf("exit %d, dagger ran with %q; want -m %s", run.exit, run.args, tt.want)
+			}
+		})
+	}
+}
+
+func TestActionFailures(t *testing.T) {
+	t.Parallel()
+	cause := errors.New("verification failed for 2 of 2 images:\n  ghcr.io/acme/app-00:staging-abcdef0: not found")
+	mixed := failedImages(2, "PUT refused")
+	mixed.Result = promote.ResultMixed
+	mixed.Images[1].Outcome = promote.OutcomeRestored
+	tests := []struct {
+		name        string
+		stderr      string
+		exit        int
+		result      string
+		annotations []string // prefixes, in order
+	}{
+		{
+			name:   "failed",
+			stderr: daggerError(failure(failedImages(2, "not found\nsecond line"), cause)),
+			exit:   1, result: "failed",
+			annotations: []string{
+				"::error title=Promotion failed%3A ghcr.io/acme/app-00%3Alatest::not found; second line",
+				"::error title=Promotion failed%3A ghcr.io/acme/app-01%3Alatest::not found; second line",
+			},
+		},
+		{
+			name:   "mixed",
+			stderr: daggerError(failure(mixed, fmt.Errorf("%w: one tag could not be put back", promote.ErrMixedState))),
+			exit:   3, result: "mixed",
+			annotations: []string{"::error title=Promotion failed%3A ghcr.io/acme/app-00%3Alatest::PUT refused"},
+		},
+		{
+			name:   "more failing images than GitHub shows",
+			stderr: daggerError(failure(failedImages(12, "not found"), cause)),
+			exit:   1, result: "failed",
+			annotations: append(slices.Repeat([]string{"::error title=Promotion failed%3A ghcr.io/acme/app-"}, 9),
+				"::error title=Promotion failed::12 tags failed; the job summary lists every one"),
+		},
+		{
+			name:   "no table",
+			stderr: "Error: failed to load module: connection refused" + traceparent + "\n",
+			exit:   7, result: "error",
+			annotations: []string{"::error title=Promotion failed::failed to load module: connection refused"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			status := 1
+			if tt.result == "error" {
+				status = 7
+			}
+			run := runAction(t, promoteInputs, "", "", tt.stderr, status)
+			if run.exit != tt.exit || run.outputs != "result="+tt.result+"\n" {
+				t.Errorf("exit %d, outputs %q; want %d, result=%s", run.exit, run.outputs, tt.exit, tt.result)
+			}
+			if len(run.annotations) != len(tt.annotations) {
+				t.Fatalf("annotations:\n%s\nwant %d", strings.Join(run.annotations, "\n"), len(tt.annotations))
+			}
+			for i, want := range tt.annotations {
+				if !strings.HasPrefix(run.annotations[i], want) {
+					t.Errorf("annotation %d = %q, want it to start with %q", i, run.annotations[i], want)
+				}
+			}
+			if strings.Contains(run.summary+strings.Join(run.annotations, "\n"), "traceparent") {
+				t.Errorf("a traceparent mark was kept:\n%s", run.summary)
+			}
+			if !strings.Contains(run.summary, "Triggered by workflow\\_run: [E2E Staging #42]") {
+				t.Errorf("the summary does not name the trigger:\n%s", run.summary)
+			}
+		})
+	}
+}
+
+func TestActionSummaryFenceHoldsAnyText(t *testing.T) {
+	t.Parallel()
+	text := "a line\n```\n# not a heading\n`````text\nlast"
+	run := runAction(t, promoteInputs, "", "", daggerError(failure(failedImages(1, "odd"), errors.New(text))), 1)
+	fence := "``````"
+	if !strings.Contains(run.summary, "\n"+fence+"text\n"+text+"\n") || !strings.HasSuffix(run.summary, "\n"+fence+"\n") {
+		t.Errorf("the summary does not fence the error in %s:\n%s", fence, run.summary)
+	}
+}
+
+func TestActionRefusesBadInputBeforeDagger(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"unknown command", map[string]string{"PROMOTE_COMMAND": "deploy"}, "command must be"},
+		{"sha with a command in it", map[string]string{"PROMOTE_SHA": "abc1234; rm -rf /"}, "sha must be"},
+		{"status with a sha", map[string]string{"PROMOTE_COMMAND": "status"}, "status takes no sha"},
+		{"dry-run not a boolean", map[string]string{"PROMOTE_DRY_RUN": "yes"}, "dry-run must be"},
+		{"forward-only on rollback", map[string]string{"PROMOTE_COMMAND": "rollback"}, "forward-only applies to promote only"},
+		{"timeout not a duration", map[string]string{"PROMOTE_TIMEOUT": "5 minutes"}, "timeout must be"},
+		{"image as a flag", map[string]string{"PROMOTE_IMAGES": "ghcr.io/a/b,--dry-run"}, "starts with a dash"},
+		{"token without a username", map[string]string{"PROMOTE_USERNAME": ""}, "a token needs a username"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{}
+			for k, v := range promoteInputs {
+				env[k] = v
+			}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			run := runAction(t, env, "", "", "", 0)
+			if run.exit != 2 || run.args != nil {
+				t.Errorf("exit %d, dagger ran with %q; want exit 2 and no dagger", run.exit, run.args)
+			}
+			if len(run.annotations) != 1 || !strings.Contains(run.annotations[0], tt.want) {
+				t.Errorf("annotations %q, want one saying %q", run.annotations, tt.want)
+			}
+		})
+	}
+}
