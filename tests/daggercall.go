@@ -33,19 +33,22 @@ var globalFlags = map[string]bool{
 
 // findDaggerCalls returns every `dagger call` command in a shell script,
 // including those inside command substitutions. Other dagger commands, such
-// as `dagger version`, are left out.
+// as `dagger version`, are left out. A call that passes a bash array,
+// "${name[@]}", is returned once for each word list the script may put in
+// that array (see shellArrays).
 func findDaggerCalls(script string) ([]daggerCall, error) {
 	words, subs, err := splitShell(script)
 	if err != nil {
 		return nil, err
 	}
+	arrays := shellArrays(words)
 	var calls []daggerCall
 	for i, w := range words {
 		if w.op || path.Base(w.text) != "dagger" {
 			continue
 		}
 		if c, ok := daggerCallAt(words[i:]); ok {
-			calls = append(calls, c)
+			calls = append(calls, withArraysExpanded(c, arrays)...)
 		}
 	}
 	for _, sub := range subs {

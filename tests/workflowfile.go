@@ -15,17 +15,26 @@ import (
 type workflowFile struct {
 	path string
 	Name string                  `yaml:"name"`
+	On   yaml.Node               `yaml:"on"`
 	Jobs map[string]*workflowJob `yaml:"jobs"`
 }
 
 // workflowJob is one job of a workflow.
 type workflowJob struct {
-	Permissions    yaml.Node      `yaml:"permissions"`
-	TimeoutMinutes yaml.Node      `yaml:"timeout-minutes"`
-	Concurrency    yaml.Node      `yaml:"concurrency"`
-	Uses           yaml.Node      `yaml:"uses"`
-	Steps          []workflowStep `yaml:"steps"`
+	If             string                     `yaml:"if"`
+	Permissions    yaml.Node                  `yaml:"permissions"`
+	TimeoutMinutes yaml.Node                  `yaml:"timeout-minutes"`
+	Concurrency    yaml.Node                  `yaml:"concurrency"`
+	Uses           yaml.Node                  `yaml:"uses"`
+	Services       map[string]workflowService `yaml:"services"`
+	Steps          []workflowStep             `yaml:"steps"`
 	line           int
+}
+
+// workflowService is a service container of a job.
+type workflowService struct {
+	Image string   `yaml:"image"`
+	Ports []string `yaml:"ports"`
 }
 
 // UnmarshalYAML reads a job and keeps the line it starts on.
@@ -40,6 +49,7 @@ func (j *workflowJob) UnmarshalYAML(n *yaml.Node) error {
 
 // workflowStep is one step of a job.
 type workflowStep struct {
+	ID   string               `yaml:"id"`
 	Name string               `yaml:"name"`
 	Uses yaml.Node            `yaml:"uses"`
 	Run  yaml.Node            `yaml:"run"`
@@ -105,12 +115,38 @@ func (wf *workflowFile) jobIDs() []string {
 	return sortedKeys(wf.Jobs)
 }
 
+// triggers returns the events the workflow runs on, and the settings of
+// each where it has some, such as the inputs of workflow_dispatch.
+func (wf *workflowFile) triggers() map[string]*yaml.Node {
+	out := map[string]*yaml.Node{}
+	switch wf.On.Kind {
+	case yaml.ScalarNode:
+		out[wf.On.Value] = nil
+	case yaml.SequenceNode:
+		for _, n := range wf.On.Content {
+			out[n.Value] = nil
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(wf.On.Content); i += 2 {
+			out[wf.On.Content[i].Value] = wf.On.Content[i+1]
+		}
+	}
+	return out
+}
+
 var (
 	// pinnedAction matches an action reference pinned to a full commit sha.
 	pinnedAction = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[^@]+)?@[0-9a-f]{40}$`)
 	// versionComment matches a comment naming a release, such as "# v5.0.0".
 	versionComment = regexp.MustCompile(`^#\s*v[0-9]+(\.[0-9]+)*\s*$`)
+	// refComment matches a comment naming a branch or a release, such as
+	// "# main": this repository's action has no releases yet.
+	refComment = regexp.MustCompile(`^#\s*[A-Za-z0-9][A-Za-z0-9._/-]*\s*$`)
 )
+
+// selfAction is the name under which other repositories use this
+// repository's action, action.yml.
+const selfAction = "molecule-ai/promote"
 
 // lintWorkflow checks one workflow against the rules every workflow of this
 // repository follows: no expression in a run script, every action pinned
@@ -127,11 +163,11 @@ func lintWorkflow(wf *workflowFile, m *module) []finding {
 			out = append(out, finding{wf.at(job.line), fmt.Sprintf("job %s has no permissions", id)})
 		}
 		if job.Uses.Value != "" {
-			out = append(out, checkUses(wf, &job.Uses)...)
+			out = append(out, checkUses(wf.at, &job.Uses)...)
 		}
 		for _, step := range job.Steps {
 			if step.Uses.Value != "" {
-				out = append(out, checkUses(wf, &step.Uses)...)
+				out = append(out, checkUses(wf.at, &step.Uses)...)
 			}
 			if step.Run.Value == "" {
 				continue
@@ -155,21 +191,26 @@ func lintWorkflow(wf *workflowFile, m *module) []finding {
 }
 
 // checkUses checks that an action reference is pinned to a full commit sha
-// and names its version in a comment.
-func checkUses(wf *workflowFile, uses *yaml.Node) []finding {
+// and names its version in a comment (for this repository's own action, a
+// branch will do); at names a line of the file.
+func checkUses(at func(line int) string, uses *yaml.Node) []finding {
 	ref := uses.Value
 	switch {
 	case strings.HasPrefix(ref, "./"):
 		return nil
 	case strings.HasPrefix(ref, "docker://"):
 		if !strings.Contains(ref, "@sha256:") {
-			return []finding{{wf.at(uses.Line), fmt.Sprintf("%s is not pinned to a digest", ref)}}
+			return []finding{{at(uses.Line), fmt.Sprintf("%s is not pinned to a digest", ref)}}
 		}
 		return nil
 	case !pinnedAction.MatchString(ref):
-		return []finding{{wf.at(uses.Line), fmt.Sprintf("%s is not pinned to a full commit sha", ref)}}
+		return []finding{{at(uses.Line), fmt.Sprintf("%s is not pinned to a full commit sha", ref)}}
+	case strings.HasPrefix(ref, selfAction+"@"):
+		if !refComment.MatchString(uses.LineComment) {
+			return []finding{{at(uses.Line), fmt.Sprintf("%s has no comment naming the branch or release, such as # main", ref)}}
+		}
 	case !versionComment.MatchString(uses.LineComment):
-		return []finding{{wf.at(uses.Line), fmt.Sprintf("%s has no version comment such as # v1.2.3", ref)}}
+		return []finding{{at(uses.Line), fmt.Sprintf("%s has no version comment such as # v1.2.3", ref)}}
 	}
 	return nil
 }

@@ -3,12 +3,15 @@ package tests
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 // repoRoot is the repository root, seen from this package's directory.
@@ -17,8 +20,16 @@ const repoRoot = ".."
 // tagMovingFunctions are the module functions that move tags in a registry.
 var tagMovingFunctions = []string{"promote", "rollback"}
 
-// wantWorkflows are the workflows this repository must have.
-var wantWorkflows = []string{"auto-promote-on-e2e.yml", "ci.yml", "promote-latest.yml", "rollback-latest.yml"}
+// wantWorkflows are the workflows this repository must have, and
+// wantExamples those it gives the repositories that build images.
+var (
+	wantWorkflows = []string{"ci.yml"}
+	wantExamples  = []string{"auto-promote-on-e2e.yml", "promote-latest.yml", "rollback-latest.yml"}
+)
+
+// workflowDirs are the folders of workflows: this repository's own, and
+// the examples for the repositories that build images.
+var workflowDirs = []string{filepath.Join(".github", "workflows"), "examples"}
 
 func loadTestModule(t *testing.T) *module {
 	t.Helper()
@@ -29,21 +40,37 @@ func loadTestModule(t *testing.T) *module {
 	return m
 }
 
-func loadWorkflows(t *testing.T) []*workflowFile {
+// loadWorkflows reads the workflows of the given folders, by default all
+// of workflowDirs.
+func loadWorkflows(t *testing.T, dirs ...string) []*workflowFile {
 	t.Helper()
-	paths, err := workflowFiles(filepath.Join(repoRoot, ".github", "workflows"))
-	if err != nil {
-		t.Fatal(err)
+	if len(dirs) == 0 {
+		dirs = workflowDirs
 	}
 	var wfs []*workflowFile
-	for _, p := range paths {
-		wf, err := readWorkflow(p)
+	for _, dir := range dirs {
+		paths, err := workflowFiles(filepath.Join(repoRoot, dir))
 		if err != nil {
 			t.Fatal(err)
 		}
-		wfs = append(wfs, wf)
+		for _, p := range paths {
+			wf, err := readWorkflow(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wfs = append(wfs, wf)
+		}
 	}
 	return wfs
+}
+
+func loadTestAction(t *testing.T) *actionFile {
+	t.Helper()
+	a, err := readAction(filepath.Join(repoRoot, "action.yml"))
+	if err != nil {
+		t.Fatalf("reading the action: %v", err)
+	}
+	return a
 }
 
 func TestModuleSurface(t *testing.T) {
@@ -61,6 +88,10 @@ func TestModuleSurface(t *testing.T) {
 		{"rollback --dry-run=false images repository", []string{"rollback", "images", "repository"}},
 		{"rollback --sha abc1234 images previous-digest", []string{"rollback", "images", "previous-digest"}},
 		{"status dry-run", []string{"status", "dry-run"}},
+		{"status --timeout 90s summary", []string{"status", "summary"}},
+		{"verify --sha abc1234 --timeout 1m result", []string{"verify", "result"}},
+		{"promote --sha abc1234 --forward-only --source . --timeout 5m summary", []string{"promote", "summary"}},
+		{"rollback --timeout 5m summary", []string{"rollback", "summary"}},
 		{"source-tag", []string{"source-tag"}},
 		{"demo", []string{"demo"}},
 	}
@@ -132,6 +163,20 @@ func TestFindDaggerCalls(t *testing.T) {
 			script: "dagger call promote --sha <sha> summary",
 			want:   [][]string{{"promote", "--sha", "<sha>", "summary"}},
 		},
+		{
+			name: "bash arrays",
+			script: "chain=()\nif [[ -n \"$T\" ]]; then chain+=(with-registry-auth --address \"$R\"); fi\n" +
+				"case \"$C\" in\nstatus) call=(status) ;;\npromote)\n  call=(promote --sha \"$S\")\n  call+=(--dry-run) ;;\nesac\n" +
+				"run dagger -m \"$mod\" call \"${chain[@]}\" \"${call[@]}\" summary",
+			want: [][]string{
+				{"status", "summary"},
+				{"promote", "--sha", "$S", "summary"},
+				{"promote", "--sha", "$S", "--dry-run", "summary"},
+				{"with-registry-auth", "--address", "$R", "status", "summary"},
+				{"with-registry-auth", "--address", "$R", "promote", "--sha", "$S", "summary"},
+				{"with-registry-auth", "--address", "$R", "promote", "--sha", "$S", "--dry-run", "summary"},
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -152,28 +197,93 @@ func TestFindDaggerCalls(t *testing.T) {
 
 func TestWorkflows(t *testing.T) {
 	m := loadTestModule(t)
-	wfs := loadWorkflows(t)
-	var names []string
-	for _, wf := range wfs {
-		names = append(names, filepath.Base(wf.path))
-		t.Run(filepath.Base(wf.path), func(t *testing.T) {
+	a := loadTestAction(t)
+	found := map[string][]string{}
+	for _, wf := range loadWorkflows(t) {
+		dir, name := filepath.Split(wf.path)
+		found[filepath.Base(dir)] = append(found[filepath.Base(dir)], name)
+		t.Run(name, func(t *testing.T) {
 			for _, f := range lintWorkflow(wf, m) {
+				t.Error(f)
+			}
+			for _, f := range lintActionUses(wf, a) {
 				t.Error(f)
 			}
 		})
 	}
-	for _, want := range wantWorkflows {
-		if !slices.Contains(names, want) {
-			t.Errorf("no workflow .github/workflows/%s", want)
+	for dir, want := range map[string][]string{"workflows": wantWorkflows, "examples": wantExamples} {
+		for _, name := range want {
+			if !slices.Contains(found[dir], name) {
+				t.Errorf("no workflow %s/%s", dir, name)
+			}
 		}
 	}
 }
 
-// TestTagMovingJobs checks that only jobs that move tags may write
-// packages, and that every such job waits for the others: one shared
-// concurrency group, never cancelled half-way.
+// TestAction checks action.yml: pinned actions, run steps that only call
+// its scripts, inputs through env: only, and its scripts' dagger calls
+// against the module.
+func TestAction(t *testing.T) {
+	a := loadTestAction(t)
+	for _, f := range lintAction(a, loadTestModule(t)) {
+		t.Error(f)
+	}
+	if len(a.scripts()) == 0 {
+		t.Fatal("action.yml runs no script")
+	}
+	if _, ok := a.Outputs["result"]; !ok {
+		t.Error("action.yml has no output result")
+	}
+	for name, want := range map[string]string{"command": "promote", "dry-run": "false", "forward-only": "false", "timeout": "5m", "source": "."} {
+		if got := a.Inputs[name].Default; got != want {
+			t.Errorf("input %s defaults to %q, want %q", name, got, want)
+		}
+	}
+}
+
+// tagMoves is how a job moves tags: in a registry the world pulls from
+// (published), or in a throwaway one that the job starts itself and
+// reaches through a Dagger service.
+type tagMoves struct{ published, throwaway bool }
+
+// jobTagMoves tells how job moves tags, through dagger calls or through
+// this repository's action.
+func jobTagMoves(job *workflowJob, m *module, a *actionFile) (tagMoves, error) {
+	var moves tagMoves
+	chains, err := jobDaggerCalls(job, m)
+	if err != nil {
+		return moves, err
+	}
+	for _, chain := range chains {
+		if !slices.ContainsFunc(chain, func(fn string) bool { return slices.Contains(tagMovingFunctions, fn) }) {
+			continue
+		}
+		if slices.Contains(chain, "with-registry-service") {
+			moves.throwaway = true
+		} else {
+			moves.published = true
+		}
+	}
+	for _, step := range job.Steps {
+		if !usesAction(step) || !slices.Contains(tagMovingFunctions, actionCommand(step, a)) {
+			continue
+		}
+		if step.With["registry-service"].Value != "" {
+			moves.throwaway = true
+		} else {
+			moves.published = true
+		}
+	}
+	return moves, nil
+}
+
+// TestTagMovingJobs checks that only jobs that move published tags may
+// write packages, that every such job waits for the others (one shared
+// concurrency group, never cancelled half-way), and that one started by
+// hand runs only on main.
 func TestTagMovingJobs(t *testing.T) {
 	m := loadTestModule(t)
+	a := loadTestAction(t)
 	for _, fn := range tagMovingFunctions {
 		if _, ok := m.objects[m.main].functions[fn]; !ok {
 			t.Fatalf("the module has no function %q", fn)
@@ -181,17 +291,15 @@ func TestTagMovingJobs(t *testing.T) {
 	}
 	groups := map[string][]string{}
 	for _, wf := range loadWorkflows(t) {
+		_, manual := wf.triggers()["workflow_dispatch"]
 		for _, id := range wf.jobIDs() {
 			job := wf.Jobs[id]
 			where := filepath.Base(wf.path) + " job " + id
-			chains, err := jobDaggerCalls(job, m)
+			moves, err := jobTagMoves(job, m, a)
 			if err != nil {
 				t.Errorf("%s: %v", where, err)
 				continue
 			}
-			moves := slices.ContainsFunc(chains, func(chain []string) bool {
-				return slices.ContainsFunc(chain, func(fn string) bool { return slices.Contains(tagMovingFunctions, fn) })
-			})
 
 			scopes, err := permissionScopes(job.Permissions)
 			if err != nil {
@@ -200,18 +308,21 @@ func TestTagMovingJobs(t *testing.T) {
 			for scope, level := range scopes {
 				switch {
 				case scope == "packages" && level == "write":
-					if !moves {
-						t.Errorf("%s: packages: write, but it moves no tag", where)
+					if !moves.published {
+						t.Errorf("%s: packages: write, but it moves no published tag", where)
 					}
 				case level != "read" && level != "none":
 					t.Errorf("%s: %s: %s, want read or none", where, scope, level)
 				}
 			}
-			if !moves {
+			if !moves.published {
 				continue
 			}
 			if scopes["packages"] != "write" {
 				t.Errorf("%s moves tags without packages: write", where)
+			}
+			if manual && !strings.Contains(job.If, "github.ref == 'refs/heads/main'") {
+				t.Errorf("%s moves tags and can be started by hand, but its if: does not hold it to github.ref == 'refs/heads/main'", where)
 			}
 			c, err := jobConcurrency(job)
 			if err != nil {
@@ -234,8 +345,185 @@ func TestTagMovingJobs(t *testing.T) {
 	}
 }
 
-// TestDaggerVersion checks that every workflow installs the engine version
-// dagger.json asks for.
+// TestExamples checks what the example workflows promise an image
+// repository: the action pinned to one commit of this repository in all of
+// them, and promotions that never move :latest backwards unless asked to,
+// with the full git history checked out for that check.
+func TestExamples(t *testing.T) {
+	a := loadTestAction(t)
+	pins := map[string][]string{}
+	for _, wf := range loadWorkflows(t, "examples") {
+		dispatchInputs := map[string]struct {
+			Default string `yaml:"default"`
+		}{}
+		if on := wf.triggers()["workflow_dispatch"]; on != nil {
+			var d struct {
+				Inputs map[string]struct {
+					Default string `yaml:"default"`
+				} `yaml:"inputs"`
+			}
+			if err := on.Decode(&d); err != nil {
+				t.Fatalf("%s: reading workflow_dispatch: %v", wf.path, err)
+			}
+			for k, v := range d.Inputs {
+				dispatchInputs[k] = v
+			}
+		}
+		for _, id := range wf.jobIDs() {
+			fullHistory := false
+			for _, step := range wf.Jobs[id].Steps {
+				if strings.HasPrefix(step.Uses.Value, "actions/checkout@") && step.With["fetch-depth"].Value == "0" {
+					fullHistory = true
+				}
+				if !usesAction(step) {
+					continue
+				}
+				if !strings.HasPrefix(step.Uses.Value, selfAction+"@") {
+					t.Errorf("%s: uses %s, want %s@<commit sha>", wf.at(step.Uses.Line), step.Uses.Value, selfAction)
+				}
+				pins[step.Uses.Value] = append(pins[step.Uses.Value], wf.at(step.Uses.Line))
+				if actionCommand(step, a) != "promote" {
+					if _, ok := step.With["forward-only"]; ok {
+						t.Errorf("%s: forward-only on %s", wf.at(step.Uses.Line), actionCommand(step, a))
+					}
+					continue
+				}
+				switch fo := step.With["forward-only"].Value; {
+				case fo == "true":
+				case inputExpression.MatchString(fo) || strings.Contains(fo, "inputs.forward-only"):
+					if dispatchInputs["forward-only"].Default != "true" {
+						t.Errorf("%s: forward-only comes from an input that does not default to true", wf.at(step.Uses.Line))
+					}
+				default:
+					t.Errorf("%s: promotes without forward-only: true", wf.at(step.Uses.Line))
+				}
+				if !fullHistory {
+					t.Errorf("%s: promotes forward-only without checking out the full history first (actions/checkout with fetch-depth: 0)", wf.at(step.Uses.Line))
+				}
+			}
+		}
+	}
+	if len(pins) != 1 {
+		t.Errorf("the examples pin the action %d ways, want one commit for all: %v", len(pins), pins)
+	}
+}
+
+// TestEndToEndJob checks that CI runs the module against a real registry:
+// a registry:2 service pinned by digest, crane at a pinned version, the
+// README's with-registry-service line as written, and the action by ./.
+func TestEndToEndJob(t *testing.T) {
+	m := loadTestModule(t)
+	readmeLine := readmeServiceCall(t, m)
+	var ci *workflowFile
+	for _, wf := range loadWorkflows(t, filepath.Join(".github", "workflows")) {
+		if filepath.Base(wf.path) == "ci.yml" {
+			ci = wf
+		}
+	}
+	if ci == nil {
+		t.Fatal("no ci.yml")
+	}
+	for _, id := range ci.jobIDs() {
+		job := ci.Jobs[id]
+		registry := false
+		for _, svc := range job.Services {
+			if strings.HasPrefix(svc.Image, "registry:2@sha256:") && len(svc.Image) == len("registry:2@sha256:")+64 && slices.Contains(svc.Ports, "5000:5000") {
+				registry = true
+			}
+		}
+		if !registry {
+			continue
+		}
+		var scripts strings.Builder
+		action := false
+		for _, step := range job.Steps {
+			scripts.WriteString(step.Run.Value + "\n")
+			action = action || step.Uses.Value == "./"
+		}
+		calls, err := findDaggerCalls(scripts.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		readme := 0
+		for _, c := range calls {
+			if slices.Equal(withoutSHA(c.args), readmeLine) {
+				readme++
+			}
+		}
+		if readme < 2 {
+			t.Errorf("job %s runs the README's line `dagger call %s` %d times, want twice (a second promote after moving a tag back)", id, strings.Join(readmeLine, " "), readme)
+		}
+		if !action {
+			t.Errorf("job %s does not run the action as uses: ./", id)
+		}
+		for _, want := range []string{"go install github.com/google/go-containerregistry/cmd/crane@v0.22.1", "crane copy "} {
+			if !strings.Contains(scripts.String(), want) {
+				t.Errorf("job %s does not run %q", id, want)
+			}
+		}
+		return
+	}
+	t.Error("ci.yml has no job with a registry:2 service pinned by digest on port 5000")
+}
+
+// readmeServiceCall returns the words of the README's dagger call that
+// promotes through with-registry-service, with its sha left out.
+func readmeServiceCall(t *testing.T, m *module) []string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range markdownCommands(string(data)) {
+		calls, err := findDaggerCalls(l.text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range calls {
+			chain, err := m.checkCall(c.args)
+			if err == nil && slices.Contains(chain, "with-registry-service") && slices.Contains(chain, "promote") {
+				return withoutSHA(c.args)
+			}
+		}
+	}
+	t.Fatal("the README has no dagger call that promotes through with-registry-service")
+	return nil
+}
+
+// withoutSHA returns args with the value of --sha replaced by SHA.
+func withoutSHA(args []string) []string {
+	out := slices.Clone(args)
+	for i := range out {
+		if out[i] == "--sha" && i+1 < len(out) {
+			out[i+1] = "SHA"
+		}
+	}
+	return out
+}
+
+// TestDaggerInstalledOnlyWhereUsed checks that a job installs the Dagger
+// CLI only if it runs dagger.
+func TestDaggerInstalledOnlyWhereUsed(t *testing.T) {
+	for _, wf := range loadWorkflows(t) {
+		for _, id := range wf.jobIDs() {
+			installs, runs := false, false
+			for _, step := range wf.Jobs[id].Steps {
+				installs = installs || strings.HasPrefix(step.Uses.Value, "dagger/dagger-for-github@")
+				words, _, err := splitShell(step.Run.Value)
+				if err != nil {
+					t.Fatalf("%s: %v", wf.path, err)
+				}
+				runs = runs || slices.ContainsFunc(words, func(w shellWord) bool { return !w.op && w.text == "dagger" })
+			}
+			if installs && !runs {
+				t.Errorf("%s job %s installs the Dagger CLI but runs no dagger command", filepath.Base(wf.path), id)
+			}
+		}
+	}
+}
+
+// TestDaggerVersion checks that every workflow, and the action, installs
+// the engine version dagger.json asks for.
 func TestDaggerVersion(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(repoRoot, "dagger.json"))
 	if err != nil {
@@ -248,17 +536,31 @@ func TestDaggerVersion(t *testing.T) {
 		t.Fatalf("parsing dagger.json: %v", err)
 	}
 	want := strings.TrimPrefix(cfg.EngineVersion, "v")
+	check := func(where string, uses yaml.Node, with map[string]yaml.Node) {
+		if !strings.HasPrefix(uses.Value, "dagger/dagger-for-github@") {
+			return
+		}
+		if got := strings.TrimPrefix(with["version"].Value, "v"); got != want {
+			t.Errorf("%s: dagger-for-github installs version %q, want %q as in dagger.json", where, got, want)
+		}
+	}
+	installs := 0
 	for _, wf := range loadWorkflows(t) {
 		for _, id := range wf.jobIDs() {
 			for _, step := range wf.Jobs[id].Steps {
-				if !strings.HasPrefix(step.Uses.Value, "dagger/dagger-for-github@") {
-					continue
-				}
-				if got := strings.TrimPrefix(step.With["version"].Value, "v"); got != want {
-					t.Errorf("%s: dagger-for-github installs version %q, want %q as in dagger.json", wf.at(step.Uses.Line), got, want)
-				}
+				check(wf.at(step.Uses.Line), step.Uses, step.With)
 			}
 		}
+	}
+	a := loadTestAction(t)
+	for _, step := range a.Runs.Steps {
+		if strings.HasPrefix(step.Uses.Value, "dagger/dagger-for-github@") {
+			installs++
+		}
+		check(a.at(step.Uses.Line), step.Uses, step.With)
+	}
+	if installs != 1 {
+		t.Errorf("action.yml installs the Dagger CLI %d times, want once", installs)
 	}
 }
 
@@ -333,6 +635,8 @@ func TestCheckerCatches(t *testing.T) {
 		{"action on a tag", header + fine + "      - uses: actions/setup-go@v6\n", "not pinned to a full commit sha"},
 		{"action on a short sha", header + fine + "      - uses: actions/setup-go@4469467 # v6.0.0\n", "not pinned to a full commit sha"},
 		{"pinned action without version", header + fine + "      - uses: actions/setup-go@44694675825211faa026b3c33043df3e48a5fa00\n", "no version comment"},
+		{"own action without a comment", header + fine + "      - uses: molecule-ai/promote@44694675825211faa026b3c33043df3e48a5fa00\n", "no comment naming the branch"},
+		{"own action on a branch", header + fine + "      - uses: molecule-ai/promote@main # main\n", "not pinned to a full commit sha"},
 		{"job without timeout", header + "    permissions: {}\n    steps:\n      - run: true\n", "job a has no timeout-minutes"},
 		{"job without permissions", header + "    timeout-minutes: 5\n    steps:\n      - run: true\n", "job a has no permissions"},
 	}
@@ -356,5 +660,86 @@ func TestCheckerCatches(t *testing.T) {
 			}
 			t.Errorf("no finding contains %q; got %v", tt.want, findings)
 		})
+	}
+}
+
+// TestActionCheckerCatches proves that the action's checks fail on the
+// mistakes they are there for.
+func TestActionCheckerCatches(t *testing.T) {
+	m := loadTestModule(t)
+	const script = "#!/bin/bash\nchain=()\nif [[ -n \"$PROMOTE_TOKEN\" ]]; then chain+=(with-registry-auth --address ghcr.io --username u --secret env://PROMOTE_TOKEN); fi\n" +
+		"dagger -m \"$mod\" call \"${chain[@]}\" %s summary\n"
+	const action = "name: t\ndescription: d\ninputs:\n  token:\n    description: a token\n%sruns:\n  using: composite\n  steps:\n" +
+		"    - uses: dagger/dagger-for-github@27b130bf0f79a7f6fbbbe0fbca6760dc9bb40a77 # v8.4.1\n      with:\n        version: \"0.21.8\"\n" +
+		"    - shell: bash\n      env:\n        PROMOTE_TOKEN: ${{ inputs.token }}\n%s      run: %s\n"
+	const goodRun = `'"$GITHUB_ACTION_PATH/.github/scripts/run.sh"'`
+	tests := []struct {
+		name, inputs, env, run, call string
+		want                         string // in a finding; empty for none
+	}{
+		{"correct", "", "", goodRun, "status --timeout 5m", ""},
+		{"inline script", "", "", `echo "${{ inputs.token }}"`, "status", "does not call one script"},
+		{"input never passed", "  sha:\n    description: a sha\n", "", goodRun, "status", "input sha reaches no step's env:"},
+		{"env read by no script", "", "        PROMOTE_UNUSED: x\n", goodRun, "status", "env PROMOTE_UNUSED is read by none"},
+		{"undeclared input", "", "        PROMOTE_SHA: ${{ inputs.sha }}\n", goodRun, "status", "inputs.sha, which the action does not declare"},
+		{"bad call in an array branch", "", "", goodRun, "promote --sha \"$S\" --forwardonly", "unknown flag --forwardonly"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(dir, ".github", "scripts"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, ".github", "scripts", "run.sh"), []byte(fmt.Sprintf(script, tt.call)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "action.yml")
+			if err := os.WriteFile(path, []byte(fmt.Sprintf(action, tt.inputs, tt.env, tt.run)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			a, err := readAction(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			findings := lintAction(a, m)
+			if tt.want == "" {
+				for _, f := range findings {
+					t.Errorf("unexpected finding: %s", f)
+				}
+				return
+			}
+			for _, f := range findings {
+				if strings.Contains(f.msg, tt.want) {
+					return
+				}
+			}
+			t.Errorf("no finding contains %q; got %v", tt.want, findings)
+		})
+	}
+}
+
+func TestActionUsesCatches(t *testing.T) {
+	a := loadTestAction(t)
+	const wf = "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - uses: ./\n        with:\n%s"
+	tests := []struct{ with, want string }{
+		{"          command: status\n", ""},
+		{"          comand: status\n", "with: comand is not an input"},
+		{"          command: deploy\n", `command "deploy" is not`},
+	}
+	for _, tt := range tests {
+		w, err := parseWorkflow("test.yml", []byte(fmt.Sprintf(wf, tt.with)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		findings := lintActionUses(w, a)
+		if tt.want == "" {
+			for _, f := range findings {
+				t.Errorf("%q: unexpected finding: %s", tt.with, f)
+			}
+			continue
+		}
+		if !slices.ContainsFunc(findings, func(f finding) bool { return strings.Contains(f.msg, tt.want) }) {
+			t.Errorf("%q: no finding contains %q; got %v", tt.with, tt.want, findings)
+		}
 	}
 }
