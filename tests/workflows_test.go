@@ -646,19 +646,7 @@ func TestCheckerCatches(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			findings := lintWorkflow(wf, m)
-			if tt.want == "" {
-				for _, f := range findings {
-					t.Errorf("unexpected finding: %s", f)
-				}
-				return
-			}
-			for _, f := range findings {
-				if strings.Contains(f.msg, tt.want) {
-					return
-				}
-			}
-			t.Errorf("no finding contains %q; got %v", tt.want, findings)
+			assertFinding(t, lintWorkflow(wf, m), tt.want)
 		})
 	}
 }
@@ -701,19 +689,7 @@ func TestActionCheckerCatches(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			findings := lintAction(a, m)
-			if tt.want == "" {
-				for _, f := range findings {
-					t.Errorf("unexpected finding: %s", f)
-				}
-				return
-			}
-			for _, f := range findings {
-				if strings.Contains(f.msg, tt.want) {
-					return
-				}
-			}
-			t.Errorf("no finding contains %q; got %v", tt.want, findings)
+			assertFinding(t, lintAction(a, m), tt.want)
 		})
 	}
 }
@@ -727,19 +703,27 @@ func TestActionUsesCatches(t *testing.T) {
 		{"          command: deploy\n", `command "deploy" is not`},
 	}
 	for _, tt := range tests {
-		w, err := parseWorkflow("test.yml", []byte(fmt.Sprintf(wf, tt.with)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		findings := lintActionUses(w, a)
-		if tt.want == "" {
-			for _, f := range findings {
-				t.Errorf("%q: unexpected finding: %s", tt.with, f)
+		t.Run(tt.with, func(t *testing.T) {
+			w, err := parseWorkflow("test.yml", []byte(fmt.Sprintf(wf, tt.with)))
+			if err != nil {
+				t.Fatal(err)
 			}
-			continue
+			assertFinding(t, lintActionUses(w, a), tt.want)
+		})
+	}
+}
+
+// assertFinding fails unless one of findings contains want, or, with want
+// empty, unless there are none.
+func assertFinding(t *testing.T, findings []finding, want string) {
+	t.Helper()
+	if want == "" {
+		for _, f := range findings {
+			t.Errorf("unexpected finding: %s", f)
 		}
-		if !slices.ContainsFunc(findings, func(f finding) bool { return strings.Contains(f.msg, tt.want) }) {
-			t.Errorf("%q: no finding contains %q; got %v", tt.with, tt.want, findings)
-		}
+		return
+	}
+	if !slices.ContainsFunc(findings, func(f finding) bool { return strings.Contains(f.msg, want) }) {
+		t.Errorf("no finding contains %q; got %v", want, findings)
 	}
 }
