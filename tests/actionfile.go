@@ -32,14 +32,12 @@ type actionInput struct {
 	Default     string `yaml:"default"`
 }
 
-// actionStep is one step of a composite action.
+// actionStep is one step of a composite action: a workflow step with a
+// shell and an environment of its own.
 type actionStep struct {
-	ID    string               `yaml:"id"`
-	Shell string               `yaml:"shell"`
-	Uses  yaml.Node            `yaml:"uses"`
-	Run   yaml.Node            `yaml:"run"`
-	With  map[string]yaml.Node `yaml:"with"`
-	Env   map[string]string    `yaml:"env"`
+	workflowStep `yaml:",inline"`
+	Shell        string            `yaml:"shell"`
+	Env          map[string]string `yaml:"env"`
 }
 
 var (
