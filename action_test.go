@@ -214,7 +214,9 @@ func TestActionFailures(t *testing.T) {
 	cause := errors.New("verification failed for 2 of 2 images:\n  ghcr.io/acme/app-00:staging-abcdef0: not found")
 	mixed := failedImages(2, "PUT refused")
 	mixed.Result = promote.ResultMixed
-	mixed.Images[1].Outcome = promote.OutcomeRestored
+	mixed.Images[1].Outcome = promote.OutcomeConflict
+	mixed.Images[1].Detail = "moved by another run"
+	mixed.Images = append(mixed.Images, promote.Image{Target: "ghcr.io/acme/app-02:latest", Outcome: promote.OutcomeRestored, Detail: "put back"})
 	tests := []struct {
 		name        string
 		stderr      string
@@ -227,15 +229,18 @@ func TestActionFailures(t *testing.T) {
 			stderr: daggerError(failure(failedImages(2, "not found\nsecond line"), cause)),
 			exit:   1, result: "failed",
 			annotations: []string{
-				"::error title=Promotion failed%3A ghcr.io/acme/app-00%3Alatest::not found; second line",
-				"::error title=Promotion failed%3A ghcr.io/acme/app-01%3Alatest::not found; second line",
+				"::error title=Promotion failed%3A ghcr.io/acme/app-00%3Alatest::failed: not found; second line",
+				"::error title=Promotion failed%3A ghcr.io/acme/app-01%3Alatest::failed: not found; second line",
 			},
 		},
 		{
 			name:   "mixed",
 			stderr: daggerError(failure(mixed, fmt.Errorf("%w: one tag could not be put back", promote.ErrMixedState))),
 			exit:   3, result: "mixed",
-			annotations: []string{"::error title=Promotion failed%3A ghcr.io/acme/app-00%3Alatest::PUT refused"},
+			annotations: []string{
+				"::error title=Promotion failed%3A ghcr.io/acme/app-00%3Alatest::failed: PUT refused",
+				"::error title=Promotion failed%3A ghcr.io/acme/app-01%3Alatest::conflict: moved by another run",
+			},
 		},
 		{
 			name:   "more failing images than GitHub shows",

@@ -229,16 +229,15 @@ func demoError(err error, output string) error {
 }
 
 // run parses timeout, as the CLI parses --timeout, before anything else,
-// then runs op on the module's promoter within that deadline and converts
-// its report.
+// then runs op on the module's promoter, which the core bounds by that
+// timeout from the first request to the last read-back, and converts its
+// report.
 func (m *Promote) run(ctx context.Context, timeout string, op func(context.Context, *promote.Promoter) (*promote.Report, error)) (*Report, error) {
 	d, err := parseTimeout(timeout)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	p, err := m.promoter(ctx)
+	p, err := m.promoter(ctx, promote.WithTimeout(d))
 	if err != nil {
 		return nil, err
 	}
@@ -285,10 +284,10 @@ func openHistory(ctx context.Context, source *dagger.Directory) (promote.History
 	return history, cleanup, nil
 }
 
-// promoter translates the module's arguments into a core promoter: secrets
-// are read here and handed to the core only.
-func (m *Promote) promoter(ctx context.Context) (*promote.Promoter, error) {
-	opts := []promote.Option{promote.WithAnonymous()}
+// promoter translates the module's arguments, and extra options, into a
+// core promoter: secrets are read here and handed to the core only.
+func (m *Promote) promoter(ctx context.Context, extra ...promote.Option) (*promote.Promoter, error) {
+	opts := append([]promote.Option{promote.WithAnonymous()}, extra...)
 	for i, address := range m.AuthAddresses {
 		password, err := m.AuthSecrets[i].Plaintext(ctx)
 		if err != nil {

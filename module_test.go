@@ -107,34 +107,51 @@ func TestInputsAreCheckedBeforeAnyRequest(t *testing.T) {
 	}
 }
 
-// TestTimeoutEndsAStalledCall makes the registry answer too late: the
-// module's timeout ends the call, and a promotion still puts every tag back
-// on its own deadline.
+// TestTimeoutEndsAStalledCall stalls the registry far beyond the module's
+// timeout: the call ends at the timeout, and a promotion puts every tag
+// that moved back, on the restore's own deadline.
 func TestTimeoutEndsAStalledCall(t *testing.T) {
 	t.Parallel()
-	t.Run("status", func(t *testing.T) {
-		t.Parallel()
-		f := newRegistryFixture(t)
-		f.proxy.SetFault(registrytest.Always(registrytest.Any(), registrytest.DelayResponse(3*time.Second)))
-		rep, err := f.module().Status(context.Background(), "500ms")
-		if rep != nil || err == nil || !strings.Contains(err.Error(), "deadline") {
-			t.Fatalf("got %v, %v; want the deadline's error", rep, err)
-		}
-	})
-	t.Run("promote", func(t *testing.T) {
-		t.Parallel()
-		f := newRegistryFixture(t)
-		f.proxy.SetFault(registrytest.Always(registrytest.Match(http.MethodPut, "/platform-tenant/manifests/latest"), registrytest.DelayResponse(3*time.Second)))
-		rep, err := f.module().Promote(context.Background(), newCommit, false, false, false, nil, "1500ms")
-		f.proxy.SetFault(nil)
-		if rep != nil || !errors.Is(err, promote.ErrNotPromoted) {
-			t.Fatalf("got %v, %v; want a failure with the registry as before", rep, err)
-		}
-		if msg := err.Error(); !strings.Contains(msg, "result: failed") || !strings.Contains(msg, ":latest | restored | sha256:") {
-			t.Errorf("the error does not say what was put back:\n%s", msg)
-		}
-		f.assertLatestUnchanged()
-	})
+	const stall = 20 * time.Second
+	tests := []struct {
+		name  string
+		fault registrytest.FaultFunc
+		call  func(m *Promote) (*Report, error)
+		want  error
+	}{
+		{
+			"status", registrytest.Always(registrytest.Any(), registrytest.StallRequest(stall)),
+			func(m *Promote) (*Report, error) { return m.Status(context.Background(), "500ms") }, nil,
+		},
+		{
+			"promote", registrytest.Always(registrytest.Match(http.MethodPut, "/platform-tenant/manifests/latest"), registrytest.StallRequest(stall)),
+			func(m *Promote) (*Report, error) {
+				return m.Promote(context.Background(), newCommit, false, false, false, nil, "1500ms")
+			},
+			promote.ErrNotPromoted,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newRegistryFixture(t)
+			f.proxy.SetFault(tt.fault)
+			start := time.Now()
+			rep, err := tt.call(f.module())
+			took := time.Since(start)
+			f.proxy.SetFault(nil)
+			if took > stall/2 {
+				t.Fatalf("the call took %s: it waited for the stalled registry", took)
+			}
+			if rep != nil || err == nil || !strings.Contains(err.Error(), "timed out after") || (tt.want != nil && !errors.Is(err, tt.want)) {
+				t.Fatalf("got %v, %v; want a time-out error wrapping %v", rep, err, tt.want)
+			}
+			if tt.want == promote.ErrNotPromoted && !strings.Contains(err.Error(), "result: failed") {
+				t.Errorf("the error does not carry the result:\n%s", err)
+			}
+			f.assertLatestUnchanged()
+		})
+	}
 }
 
 // TestFailedVerificationCarriesTheTable checks the error of a failed call

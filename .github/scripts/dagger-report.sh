@@ -8,7 +8,8 @@
 #     error can close.
 #   - A failed operation's error ends with "result: failed" or
 #     "result: mixed" and a table, one line per tag (see report.go). Each
-#     failing tag gets one error annotation; when more than nine fail, nine
+#     failed tag, or one another run moved meanwhile (conflict), gets one
+#     error annotation; when more than nine fail, nine
 #     get one and a last one counts them all, since GitHub shows ten per
 #     step. An error without a table gets one annotation. Dagger's
 #     [traceparent:...] marks are left out everywhere.
@@ -137,7 +138,7 @@ awk '
 	table {
 		rest = $0; n = 0
 		while (n < 3 && (i = index(rest, " | ")) > 0) { field[++n] = substr(rest, 1, i - 1); rest = substr(rest, i + 3) }
-		if (n == 3 && field[2] == "failed") print field[1] "\t" rest
+		if (n == 3 && (field[2] == "failed" || field[2] == "conflict")) print field[1] "\t" field[2] ": " rest
 	}
 	$0 == "tag | outcome | digest | detail" { table = 1 }
 ' "$err" >"$failing"
