@@ -310,6 +310,9 @@ func TestActionRefusesBadInputBeforeDagger(t *testing.T) {
 		{"timeout not a duration", map[string]string{"PROMOTE_TIMEOUT": "5 minutes"}, "timeout must be"},
 		{"image as a flag", map[string]string{"PROMOTE_IMAGES": "ghcr.io/a/b,--dry-run"}, "starts with a dash"},
 		{"token without a username", map[string]string{"PROMOTE_USERNAME": ""}, "a token needs a username"},
+		{"username as a flag", map[string]string{"PROMOTE_USERNAME": "--help"}, "username must not start with a dash"},
+		{"source tag as a flag", map[string]string{"PROMOTE_SOURCE_TAG": "-v"}, "source-tag must not start with a dash"},
+		{"registry service not an address", map[string]string{"PROMOTE_REGISTRY_SERVICE": "localhost:5000"}, "registry-service must be"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -329,5 +332,21 @@ func TestActionRefusesBadInputBeforeDagger(t *testing.T) {
 				t.Errorf("annotations %q, want one saying %q", run.annotations, tt.want)
 			}
 		})
+	}
+}
+
+func TestActionThroughARegistryService(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"PROMOTE_COMMAND": "rollback", "PROMOTE_IMAGES": "localhost:5000/platform\nlocalhost:5000/platform-tenant\n",
+		"PROMOTE_TARGET_TAGS": "latest, stable", "PROMOTE_REGISTRY": "localhost:5000", "PROMOTE_REGISTRY_SERVICE": "tcp://localhost:5000",
+	}
+	run := runAction(t, env, "", "### promote rollback: ok\n", "", 0)
+	root, _ := filepath.Abs(".")
+	want := []string{"-m", root, "call", "--images", "localhost:5000/platform,localhost:5000/platform-tenant", "--target-tags", "latest,stable",
+		"with-registry-service", "--address", "localhost:5000", "--service", "tcp://localhost:5000",
+		"rollback", "--dry-run=false", "--timeout", "5m", "summary"}
+	if run.exit != 0 || !slices.Equal(run.args, want) {
+		t.Errorf("exit %d, dagger ran with\n%q, want\n%q", run.exit, run.args, want)
 	}
 }

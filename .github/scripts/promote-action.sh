@@ -86,7 +86,13 @@ if [[ "$forward_only" == true && "$command" != promote ]]; then
 fi
 [[ "$timeout" =~ ^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$ ]] || bad_input "timeout must be a duration such as 90s or 5m"
 [[ "$registry" =~ ^[A-Za-z0-9.-]+(:[0-9]+)?$ ]] || bad_input "registry must be a host such as ghcr.io or localhost:5000"
+# Values that follow a flag as words of their own must not look like flags.
 [[ "$source" != -* ]] || bad_input "source must be a path"
+[[ "${PROMOTE_SOURCE_TAG:-}" != -* ]] || bad_input "source-tag must not start with a dash"
+[[ "${PROMOTE_USERNAME:-}" != -* ]] || bad_input "username must not start with a dash"
+if [[ -n "${PROMOTE_REGISTRY_SERVICE:-}" && ! "$PROMOTE_REGISTRY_SERVICE" =~ ^tcp://[A-Za-z0-9.-]+:[0-9]+$ ]]; then
+	bad_input "registry-service must be an address such as tcp://localhost:5000"
+fi
 list images "${PROMOTE_IMAGES:-}"
 list target_tags "${PROMOTE_TARGET_TAGS:-}"
 list platforms "${PROMOTE_PLATFORMS:-}"
