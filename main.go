@@ -133,8 +133,9 @@ func (m *Promote) Promote(
 	// Refuse unless the commit descends from the one each target tag carries now (its revision label); needs --source.
 	// +optional
 	forwardOnly bool,
-	// Checkout of the repository the images are built from, with its full git history (such as --source .); read only with --forward-only.
+	// Checkout of the repository the images are built from, with its full git history (such as --source .); only its .git is uploaded and read, and only with --forward-only.
 	// +optional
+	// +ignore=["*", "!.git"]
 	source *dagger.Directory,
 	// Give up after this long, such as 90s or 5m; restoring the tags after a failure has its own deadline.
 	// +optional
