@@ -266,7 +266,7 @@ func openHistory(ctx context.Context, source *dagger.Directory) (promote.History
 		return nil, nil, fmt.Errorf("reading --source: %w", err)
 	}
 	if !hasGit {
-		return nil, nil, &promote.InputError{Field: "source", Value: ".", Reason: "holds no .git folder: pass the checkout of the images' repository itself, with its full history"}
+		return nil, nil, &promote.InputError{Field: "source", Value: "", Reason: "holds no .git folder: pass the checkout of the images' repository itself, with its full history"}
 	}
 	dir, err := os.MkdirTemp("", "promote-source-")
 	if err != nil {
