@@ -18,6 +18,10 @@ type move struct {
 	// before is what the tag pointed at; nil if it did not exist.
 	before *manifest
 	after  manifest
+	// check marks a target that was already where the run wants it: it is
+	// not written, only read back with the others, because a run that
+	// decided from a read torn by another run's writes must notice them.
+	check bool
 }
 
 func (m move) ref() string { return m.client.repo.Tag(m.tag).Name() }
@@ -83,17 +87,30 @@ func (m move) holder(s readState) holding {
 // where this run put it, puts back the tags that still hold what this run
 // wrote.
 //
-// The order is load-bearing: every write of this run is issued before any
-// of its read-backs, and nothing is restored before every tag was read
-// back. Of two overlapping runs, the later read-back therefore comes after
-// all of the other run's writes, so at least one of them sees the other's
-// digests and reports a conflict instead of taking them for its own
-// failure. Reading back a tag as each write returns would let both runs
-// miss each other.
+// The order is load-bearing: every write of this run completes before any
+// of its read-backs starts, every target tag is read back (also those that
+// were already in place), and nothing is restored before every tag was read
+// back. Of two overlapping runs, the later read-back wave therefore starts
+// after all writes of both, so it reads the end state: it either finds
+// every tag where its run wants it, or sees the other run's digests and
+// reports a conflict instead of taking them for its own failure. Reading a
+// tag back as each write returns, or skipping the tags already in place,
+// would let both runs miss each other.
 func (r *run) apply(ctx context.Context, rep *Report, moves []move) error {
+	writes := 0
+	for _, m := range moves {
+		if !m.check {
+			writes++
+		}
+	}
+	if writes == 0 {
+		return nil // nothing to write, and nothing of this run to be undone
+	}
 	putErrs := make([]error, len(moves))
 	_ = forEach(ctx, len(moves), r.requestLimit(), func(ctx context.Context, k int) error {
-		putErrs[k] = moves[k].client.put(ctx, moves[k].tag, moves[k].after)
+		if !moves[k].check {
+			putErrs[k] = moves[k].client.put(ctx, moves[k].tag, moves[k].after)
+		}
 		return nil
 	})
 
@@ -112,11 +129,16 @@ func (r *run) apply(ctx context.Context, rep *Report, moves []move) error {
 	for k, m := range moves {
 		o := &outcomes[k]
 		o.putErr, o.first = putErrs[k], states[k]
-		switch m.holder(states[k]) {
-		case heldByUs:
+		switch h := m.holder(states[k]); {
+		case m.check && h == heldByUs:
+			continue
+		case m.check:
+			o.other = h != heldUnknown
+			o.cause = fmt.Sprintf("%s was already at %s, and reads back as %s: another run moved it", m.ref(), m.after.digest, states[k])
+		case h == heldByUs:
 			o.moved = true
 			continue
-		case heldAsBefore:
+		case h == heldAsBefore:
 			if putErrs[k] == nil {
 				// The registry took the write, yet the tag is back where
 				// it was: another run put it there.
@@ -125,10 +147,10 @@ func (r *run) apply(ctx context.Context, rep *Report, moves []move) error {
 			} else {
 				o.cause = fmt.Sprintf("writing %s failed: %v", m.ref(), putErrs[k])
 			}
-		case heldByOther:
+		case h == heldByOther:
 			o.other = true
 			o.cause = fmt.Sprintf("%s reads back as %s, written by another run", m.ref(), states[k])
-		case heldUnknown:
+		case h == heldUnknown:
 			o.moved = true // it may have moved: treat it as ours until read again
 			o.cause = fmt.Sprintf("cannot read back %s: %v", m.ref(), states[k].err)
 		}
@@ -136,6 +158,9 @@ func (r *run) apply(ctx context.Context, rep *Report, moves []move) error {
 	}
 	if !failed {
 		for _, m := range moves {
+			if m.check {
+				continue
+			}
 			img := &rep.Images[m.entry]
 			img.Outcome = OutcomeChanged
 			img.Tags = append(img.Tags, TagState{Tag: m.ref(), Digest: m.after.digest.String()})
@@ -239,6 +264,13 @@ func (r *run) report(rep *Report, moves []move, outcomes []moveOutcome) error {
 		}
 		state := TagState{Tag: m.ref(), Digest: digestOrEmpty(o.final), Unknown: o.final.err != nil}
 		switch {
+		case m.check && m.holder(o.final) == heldByUs:
+			state.Note = "unchanged"
+			if o.other {
+				state.Note += "; another run had moved it meanwhile"
+				conflicts++
+				img.setOutcome(OutcomeConflict)
+			}
 		case o.isPlaceholder():
 			state.Note = "placeholder (left by this failed run): the tag did not exist before, and deleting the placeholder failed"
 			if o.putBackErr != nil {

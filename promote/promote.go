@@ -162,7 +162,8 @@ func (pl *planner) fail(img Image, err error) {
 }
 
 // add records img for target tag, which points at old (nil: absent). If old
-// is already next, nothing moves. Otherwise the target moves to next and,
+// is already next, nothing moves, but the tag is read back with the others
+// to check that no other run moved it meanwhile. Otherwise the target moves to next and,
 // with backup set and a target that existed, its backup tag (now at bk)
 // moves to old. A placeholder left by a failed run counts as absent: it is
 // replaced, but never backed up.
@@ -173,6 +174,7 @@ func (pl *planner) add(c *repoClient, img Image, tag string, old, next, bk *remo
 	}
 	if prev != nil && prev.Digest == next.Digest {
 		img.Outcome = OutcomeUnchanged
+		pl.moves = append(pl.moves, move{client: c, entry: len(pl.rep.Images), tag: tag, before: manifestPtr(old), after: manifestOf(next), check: true})
 		pl.rep.Images = append(pl.rep.Images, img)
 		return
 	}

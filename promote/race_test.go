@@ -302,7 +302,7 @@ func checkRaceInvariant(t *testing.T, f *fixture, desc string, before, after map
 	if anyMixed {
 		return
 	}
-	t.Errorf("%s: end state breaks the guarantee\nbefore: %v\nafter:  %v\nerrors: %v | %v", desc, before, after, runs[0].err, runs[1].err)
+	t.Errorf("%s: end state breaks the guarantee\nbefore: %v\nafter:  %v\nwanted: %v | %v\nerrors: %v | %v", desc, before, after, runs[0].wanted, runs[1].wanted, runs[0].err, runs[1].err)
 }
 
 // retag points ref (through the proxy's address) at digest, directly on
@@ -312,4 +312,24 @@ func (f *fixture) retag(ref, digest string) {
 	if err := registrytest.Tag(context.Background(), f.direct(ref), digest, f.server.Auth()); err != nil {
 		f.t.Fatalf("retag: %v", err)
 	}
+}
+
+// TestUnchangedTargetMovedByAnotherRun promotes a set where one image is
+// already in place, so the run writes nothing there; another writer moves
+// that tag meanwhile. Reading back only what was written would miss it.
+func TestUnchangedTargetMovedByAnotherRun(t *testing.T) {
+	f := newFixture(t, distribution, true)
+	_, updated := f.seedProduction()
+	f.retag(f.repos[0]+":latest", updated[0]) // platform is already promoted
+	foreign := f.pushImage(f.repos[0], "staging-3333333", otherSHA)
+	f.proxy.SetFault(once(readBackOf("/platform"), func() {
+		f.retag(f.repos[0]+":latest", foreign)
+	}))
+
+	rep, err := f.promoter(promote.Config{}).Promote(context.Background(), sha(newSHA), promote.WriteOptions{})
+	if !errors.Is(err, promote.ErrMixedState) {
+		t.Fatalf("err = %v, want ErrMixedState", err)
+	}
+	f.assertState(map[string]string{f.repos[0] + ":latest": foreign})
+	assertConflict(t, rep, err, f.repos[0]+":latest", foreign, otherSHA)
 }
