@@ -26,6 +26,8 @@ type options struct {
 	timeout         time.Duration
 	responseTimeout time.Duration
 	userAgent       string
+	// signatures is the signature policy; nil checks no signatures.
+	signatures *signaturePolicy
 	// afterVerify runs between verification and the first write; tests use
 	// it to re-push a source tag at the worst moment.
 	afterVerify func(context.Context)

@@ -63,9 +63,13 @@ func (p *Promoter) Rollback(ctx context.Context, sha SHA, opts WriteOptions) (*R
 }
 
 func (p *Promoter) promote(ctx context.Context, action string, s SHA, opts WriteOptions) (*Report, error) {
+	if err := p.opts.signatures.checkSHA(s); err != nil {
+		return nil, err
+	}
 	ctx, cancel := p.bound(ctx)
 	defer cancel()
 	rep := &Report{Action: action, SHA: s.String(), DryRun: opts.DryRun}
+	p.opts.signatures.describe(rep)
 	r := p.connect(ctx, !opts.DryRun)
 	n := len(r.clients)
 	sources := make([]source, n)
@@ -111,9 +115,11 @@ func (p *Promoter) swap(ctx context.Context, dryRun bool) (*Report, error) {
 	ctx, cancel := p.bound(ctx)
 	defer cancel()
 	rep := &Report{Action: "rollback", DryRun: dryRun}
+	p.opts.signatures.describe(rep)
 	r := p.connect(ctx, !dryRun)
 	n := len(r.clients)
 	currents := make([]current, n)
+	signatures := make([][]*Signature, n)
 	errs := make([]error, n)
 	_ = r.each(ctx, func(ctx context.Context, i int) error {
 		currents[i], errs[i] = r.readCurrent(ctx, i, true)
@@ -130,6 +136,9 @@ func (p *Promoter) swap(ctx context.Context, dryRun bool) (*Report, error) {
 			}
 		}
 		errs[i] = joinUnique(missing...)
+		if errs[i] == nil {
+			signatures[i], errs[i] = r.clients[i].backupSignatures(ctx, currents[i].backups)
+		}
 		return nil
 	})
 
@@ -143,6 +152,9 @@ func (p *Promoter) swap(ctx context.Context, dryRun bool) (*Report, error) {
 			}
 			bk := currents[i].backups[t]
 			img.Digest, img.MediaType = bk.Digest.String(), string(bk.MediaType)
+			if signatures[i] != nil {
+				img.Signature = signatures[i][t]
+			}
 			pl.add(r.clients[i], img, tag, currents[i].targets[t], bk, bk, true)
 		}
 	}

@@ -68,6 +68,12 @@ type Report struct {
 	// Images has one entry per repository and target tag (one per
 	// repository for verify).
 	Images []Image `json:"images"`
+	// SignaturePolicy sums up the signature policy every image was checked
+	// against; empty when none was set.
+	SignaturePolicy string `json:"signaturePolicy,omitempty"`
+	// InsecureIgnoreTlog is set when signatures were accepted without a
+	// transparency-log entry.
+	InsecureIgnoreTlog bool `json:"insecureIgnoreTlog,omitempty"`
 }
 
 // Image is one entry of a [Report].
@@ -99,6 +105,37 @@ type Image struct {
 	// Tags lists every tag this entry wrote, as read back from the registry
 	// at the end of the operation.
 	Tags []TagState `json:"tags,omitempty"`
+	// Signature is what the signature policy verified of the image; nil
+	// when no policy was set or the image failed.
+	Signature *Signature `json:"signature,omitempty"`
+}
+
+// Signature is the verified signature of an image.
+type Signature struct {
+	// Identity is the signing certificate's identity (keyless), such as
+	// the URI of the workflow that signed.
+	Identity string `json:"identity,omitempty"`
+	// Issuer is the OIDC issuer named in the certificate.
+	Issuer string `json:"issuer,omitempty"`
+	// Key is the SHA-256 fingerprint of the public key (key-based).
+	Key string `json:"key,omitempty"`
+	// Commit is the source commit named in the certificate, if any.
+	Commit string `json:"commit,omitempty"`
+	// FoundIn is where the signature was found: "referrers",
+	// "cosign-sig-tag" or "cosign-att-tag", then the manifest's reference.
+	FoundIn string `json:"foundIn"`
+	// TransparencyLog is set when a transparency-log entry was verified.
+	TransparencyLog bool `json:"transparencyLog"`
+	// Provenance is the verified build provenance, when it was required.
+	Provenance *Provenance `json:"provenance,omitempty"`
+}
+
+// Provenance is the verified SLSA provenance attestation of an image.
+type Provenance struct {
+	// Commit is the source commit the provenance names.
+	Commit string `json:"commit"`
+	// FoundIn is where the attestation was found, as in [Signature].
+	FoundIn string `json:"foundIn"`
 }
 
 // TagState is where a tag was found when read back.
@@ -143,8 +180,14 @@ func (r *Report) Text() string {
 		title += " " + r.SHA
 	}
 	fmt.Fprintf(&b, "%s: %s\n", title, r.Result)
+	if r.SignaturePolicy != "" {
+		fmt.Fprintf(&b, "  signatures: %s\n", r.SignaturePolicy)
+	}
 	for _, img := range r.Images {
 		fmt.Fprintf(&b, "  %-12s %s\n", img.Outcome, img.line())
+		if img.Signature != nil {
+			fmt.Fprintf(&b, "  %-12s %s\n", "", img.Signature.line())
+		}
 		for _, t := range img.Tags {
 			if t.Note != "" {
 				fmt.Fprintf(&b, "  %-12s %s is at %s (%s)\n", "", t.Tag, t.where(), t.Note)
@@ -207,6 +250,16 @@ func (r *Report) Markdown() string {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n",
 			ref, img.Outcome, codeOrDash(shortDigest(img.Digest)), codeOrDash(shortDigest(img.PreviousDigest)), tableCell(img.Detail))
 	}
+	if r.SignaturePolicy != "" {
+		fmt.Fprintf(&b, "\nSignatures checked: %s\n\n", r.SignaturePolicy)
+		b.WriteString("| Image | Signed by | Issuer | Found in | Transparency log | Provenance commit |\n|---|---|---|---|---|---|\n")
+		for _, img := range r.Images {
+			if s := img.Signature; s != nil {
+				fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", img.ref(), tableCell(s.signer()), tableCell(orDash(s.Issuer)),
+					tableCell(s.FoundIn), s.tlog(), codeOrDash(s.provenanceCommit()))
+			}
+		}
+	}
 	var notes []string
 	for _, img := range r.Images {
 		for _, t := range img.Tags {
@@ -247,4 +300,57 @@ func codeOrDash(s string) string {
 func tableCell(s string) string {
 	s = strings.ReplaceAll(s, "|", `\|`)
 	return strings.ReplaceAll(s, "\n", "<br>")
+}
+
+// ref is the reference an entry is about: its target, or else its source.
+func (img Image) ref() string {
+	if img.Target != "" {
+		return img.Target
+	}
+	return img.Source
+}
+
+// line is the human summary of a verified signature.
+func (s *Signature) line() string {
+	parts := []string{"signed by " + s.signer()}
+	if s.Issuer != "" {
+		parts[0] += " (issuer " + s.Issuer + ")"
+	}
+	if s.Commit != "" {
+		parts[0] += " at commit " + s.Commit
+	}
+	parts = append(parts, "found in "+s.FoundIn, "transparency log "+s.tlog())
+	if p := s.Provenance; p != nil {
+		parts = append(parts, "provenance at commit "+p.Commit+" found in "+p.FoundIn)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// signer names who signed: the certificate identity, or the key.
+func (s *Signature) signer() string {
+	if s.Identity != "" {
+		return s.Identity
+	}
+	return "key " + s.Key
+}
+
+func (s *Signature) tlog() string {
+	if s.TransparencyLog {
+		return "verified"
+	}
+	return "not checked (insecure)"
+}
+
+func (s *Signature) provenanceCommit() string {
+	if s.Provenance == nil {
+		return ""
+	}
+	return s.Provenance.Commit
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -16,6 +16,7 @@ func (p *Promoter) Status(ctx context.Context) (*Report, error) {
 	ctx, cancel := p.bound(ctx)
 	defer cancel()
 	rep := &Report{Action: "status"}
+	p.opts.signatures.describe(rep)
 	r := p.connect(ctx, false)
 	n, targets := len(r.clients), p.plan.targets
 	images := make([]Image, n*len(targets))
@@ -47,7 +48,11 @@ func (p *Promoter) Status(ctx context.Context) (*Report, error) {
 		return nil
 	})
 	rep.Images = images
-	return rep, rep.finish(verificationError("cannot read the registry", repoNames(r), errs))
+	heading := "cannot read the registry"
+	if p.opts.signatures != nil {
+		heading = "verification failed"
+	}
+	return rep, rep.finish(verificationError(heading, repoNames(r), errs))
 }
 
 // describeTag fills img with what tag and its backup point at. A tag at a
@@ -57,6 +62,7 @@ func (c *repoClient) describeTag(ctx context.Context, img *Image, tag string) er
 	var wg sync.WaitGroup
 	var backupErr error
 	var backupNote string
+	var signatureErr error
 	wg.Go(func() {
 		d, found, err := c.get(ctx, tag+BackupSuffix)
 		switch {
@@ -81,18 +87,23 @@ func (c *repoClient) describeTag(ctx context.Context, img *Image, tag string) er
 		img.Outcome, img.Detail = OutcomeMissing, placeholderNote
 		img.Tags = []TagState{{Tag: img.Target, Digest: desc.Digest.String(), Note: placeholderNote}}
 	default:
+		signatures := c.checkSignatures(ctx, desc.Digest, SHA{})
 		info, err := c.inspect(ctx, desc, true, false, nil)
+		sig, sigErr := signatures()
 		if err != nil {
 			return fmt.Errorf("cannot inspect %s: %w", tag, err)
 		}
-		img.describe(source{desc: desc, info: info}, SHA{})
+		img.describe(source{desc: desc, info: info, signature: sig}, SHA{})
 		img.Outcome = OutcomeCurrent
+		if sigErr != nil {
+			signatureErr = fmt.Errorf("%s at %s: %w", tag, desc.Digest, sigErr)
+		}
 	}
 	wg.Wait()
 	if backupNote != "" {
 		img.Detail = strings.TrimPrefix(img.Detail+"; "+backupNote, "; ")
 	}
-	return backupErr
+	return errors.Join(signatureErr, backupErr)
 }
 
 // placeholderNote is how a tag at a placeholder is shown.

@@ -15,6 +15,8 @@ type source struct {
 	ref  string
 	desc *remote.Descriptor
 	info imageInfo
+	// signature is what the signature policy verified, if one is set.
+	signature *Signature
 }
 
 // Verify resolves every repository's source tag for sha and checks it: it
@@ -28,7 +30,11 @@ func (p *Promoter) Verify(ctx context.Context, s SHA) (*Report, error) {
 	if s.IsZero() {
 		return nil, invalid("sha", "", "a commit sha is required")
 	}
+	if err := p.opts.signatures.checkSHA(s); err != nil {
+		return nil, err
+	}
 	rep := &Report{Action: "verify", SHA: s.String()}
+	p.opts.signatures.describe(rep)
 	r := p.connect(ctx, false)
 	sources := make([]source, len(r.clients))
 	errs := make([]error, len(r.clients))
@@ -79,8 +85,12 @@ func (r *run) verifySource(ctx context.Context, i int, s SHA) (source, error) {
 		return src, errors.New("not found")
 	}
 	src.desc = desc
+	// Signatures are read alongside the config, as soon as the digest is known.
+	signatures := c.checkSignatures(ctx, desc.Digest, s)
 	required := r.p.plan.platforms
 	src.info, err = c.inspect(ctx, desc, s.IsFull() || len(required) > 0, s.IsFull(), required)
+	var sigErr error
+	src.signature, sigErr = signatures()
 	if err != nil {
 		if isAccessError(err) {
 			return src, err
@@ -104,6 +114,9 @@ func (r *run) verifySource(ctx context.Context, i int, s SHA) (source, error) {
 			}
 			problems = append(problems, fmt.Sprintf("platform %s missing (has %s)", platformString(want), have))
 		}
+	}
+	if sigErr != nil {
+		problems = append(problems, sigErr.Error())
 	}
 	if len(problems) > 0 {
 		return src, fmt.Errorf("%s: %s", desc.Digest, strings.Join(problems, "; "))
@@ -144,6 +157,7 @@ func (img *Image) describe(src source, s SHA) {
 	img.Platforms = platformStrings(src.info.platforms)
 	img.Revision = src.info.revision
 	img.Created = src.info.created
+	img.Signature = src.signature
 }
 
 // verificationError joins the per-repository errors into one error that

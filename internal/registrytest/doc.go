@@ -8,7 +8,7 @@
 //     docker-registry package) as a child process, with filesystem storage
 //     in a temporary directory and optional htpasswd basic auth.
 //   - [InProcess] serves go-containerregistry's in-memory registry from an
-//     httptest server.
+//     httptest server, with the OCI referrers API.
 //   - [NewProxy] puts a reverse proxy in front of either one. The proxy
 //     records every request, can add a fixed delay to each of them, and can
 //     inject faults: error replies, dropped connections, responses that are

@@ -11,12 +11,13 @@ import (
 )
 
 // InProcess starts go-containerregistry's in-memory registry on an httptest
-// server for the test and stops it when the test ends. It is anonymous, and
+// server for the test and stops it when the test ends. It serves the OCI
+// referrers API, which the distribution registry lacks. It is anonymous, and
 // much faster to start than [Distribution], but it is not the registry that
 // production runs.
 func InProcess(t testing.TB) *Server {
 	t.Helper()
-	return serve(t, "in-process registry", registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	return serve(t, "in-process registry", registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(true)))
 }
 
 // serve starts handler on an httptest server for the test, as a registry
