@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -211,7 +212,7 @@ func TestSignaturePolicyWithKey(t *testing.T) {
 }
 
 func TestSignaturePolicyInsecureIgnoreTlog(t *testing.T) {
-	f := newFixture(t, backends[1], false)
+	f := newFixture(t, distribution, false)
 	ctx := context.Background()
 	sg := newSigning(t)
 	digests := f.pushStaging(newSHA)
@@ -392,9 +393,14 @@ func TestSignaturePolicyFailures(t *testing.T) {
 	for _, b := range backends[:2] {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			for _, c := range failingCases {
+			// One registry for all the cases, each in its own repositories.
+			server := b.start(t)
+			for n, c := range failingCases {
 				t.Run(c.name, func(t *testing.T) {
-					f := newFixture(t, b, false)
+					f := &fixture{t: t, server: server, addr: server.Addr}
+					for _, name := range []string{"platform", "platform-tenant"} {
+						f.repos = append(f.repos, fmt.Sprintf("%s/case-%d/%s", server.Addr, n, name))
+					}
 					ctx := context.Background()
 					sg := newSigning(t)
 					digests := f.pushStaging(newSHA)
@@ -424,7 +430,7 @@ func TestSignaturePolicyFailures(t *testing.T) {
 }
 
 func TestSignaturePolicyMixedSetMovesNothing(t *testing.T) {
-	f := newFixture(t, backends[1], true)
+	f := newFixture(t, distribution, true)
 	ctx := context.Background()
 	sg := newSigning(t)
 	old, updated := f.seedProduction()
@@ -478,7 +484,7 @@ func TestSignaturePolicyIndexDigestMustBeSigned(t *testing.T) {
 }
 
 func TestSignaturePolicyPinsTheVerifiedDigest(t *testing.T) {
-	f := newFixture(t, backends[1], false)
+	f := newFixture(t, distribution, false)
 	ctx := context.Background()
 	sg := newSigning(t)
 	digests := f.pushStaging(newSHA)
