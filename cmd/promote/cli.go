@@ -37,6 +37,7 @@ type options struct {
 	dryRun, noBackup, jsonOut, passwordStdin            bool
 	forwardOnly                                         bool
 	timeout                                             time.Duration
+	signatures                                          signatureFlags
 	// set holds the names of the flags given on the command line.
 	set map[string]bool
 }
@@ -149,6 +150,11 @@ func (c *command) prepare() (*request, error) {
 	errs = append(errs, err)
 	popts, err := c.credentials(images)
 	errs = append(errs, err)
+	if o.signatures.set() {
+		sp, err := o.signatures.policy()
+		errs = append(errs, err)
+		popts = append(popts, promote.WithSignaturePolicy(sp))
+	}
 	if o.timeout > 0 { // checkFlags reports the others
 		popts = append(popts, promote.WithTimeout(o.timeout))
 	}

@@ -21,7 +21,8 @@ const (
 	// shaFlag: --sha.
 	shaFlag flagGroup = 1 << iota
 	// registryFlags: --image, --target-tag, --registry, --username,
-	// --password-stdin, --json, --summary, --timeout.
+	// --password-stdin, --json, --summary, --timeout, and the signature
+	// policy's.
 	registryFlags
 	// sourceFlags: --source-tag, --platform.
 	sourceFlags
@@ -44,7 +45,10 @@ var verbs = []verb{
 		flags: shaFlag | registryFlags | sourceFlags, needsSHA: true,
 		long: `Resolves <image>:<source-tag> for every image and checks it: the tag exists and is readable;
 with a 40-character sha, an image's org.opencontainers.image.revision (if set) equals the sha;
-every --platform is present. Writes nothing. Every failing image is named in one error.`},
+every --platform is present. With a signature policy (--certificate-identity[-regexp] and
+--certificate-oidc-issuer, or --key), every image digest must also carry a Sigstore signature
+that meets it, found as an OCI referrer or a cosign .sig/.att tag. Writes nothing. Every failing
+image is named in one error.`},
 	{name: "promote", args: "--sha SHA", short: "move every target tag to the commit's images, all or nothing",
 		flags: shaFlag | registryFlags | sourceFlags | writeFlags | forwardFlags, needsSHA: true,
 		long: `Verifies, pins the verified digests, and moves every --target-tag of every image to its pinned
@@ -65,8 +69,9 @@ refused. Same all-or-nothing rules as promote.`},
 	{name: "status", short: "show what every target tag points at",
 		flags: registryFlags,
 		long: `Reads every image's target tags: digest, revision, creation time, and the digest of the
-<target>-previous backup tag. Writes nothing. It reads no source tag and checks no platform,
-so it takes no --sha, --source-tag or --platform.`},
+<target>-previous backup tag. With a signature policy, also who signed what each target points
+at, and it fails if that does not meet the policy. Writes nothing. It reads no source tag and
+checks no platform, so it takes no --sha, --source-tag or --platform.`},
 	{name: "demo", short: "run verify, promote, status and rollback against an in-memory registry",
 		long: `Starts a registry inside this process, pushes two staging images for a made-up commit, and runs
 verify, promote, status and rollback against it, printing each report. Needs no network.`},
@@ -146,6 +151,14 @@ func newFlagSet(v verb, o *options) *flag.FlagSet {
 		fs.StringVar(&o.username, "username", "", "username for --registry, with --password-stdin (default: docker config credentials)")
 		fs.BoolVar(&o.passwordStdin, "password-stdin", false, "read the password or token for --registry from stdin")
 		fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up after this long (restoring tags after a failure gets its own minute)")
+		sig := &o.signatures
+		fs.StringVar(&sig.identity, "certificate-identity", "", "every image must be signed keyless by this certificate identity, such as a workflow URI@ref")
+		fs.StringVar(&sig.identityRegexp, "certificate-identity-regexp", "", "as --certificate-identity, a Go regular expression (not anchored: write ^...$)")
+		fs.StringVar(&sig.issuer, "certificate-oidc-issuer", "", "OIDC issuer of keyless signatures, such as https://token.actions.githubusercontent.com")
+		fs.StringVar(&sig.keyFile, "key", "", "every image must be signed with the PEM public key in `FILE` instead")
+		fs.StringVar(&sig.trustedRootFile, "trusted-root", "", "Sigstore trusted_root.json `FILE` (default: the public-good instance's, fetched through TUF: needs network)")
+		fs.BoolVar(&sig.ignoreTlog, "insecure-ignore-tlog", false, "with --key: accept signatures that have no transparency-log entry (the report says so)")
+		fs.BoolVar(&sig.requireProvenance, "require-provenance", false, "every image must also have SLSA v1 build provenance naming the commit (needs the 40-character sha)")
 	}
 	if v.flags&sourceFlags != 0 {
 		fs.StringVar(&o.sourceTag, "source-tag", promote.DefaultSourceTag, "source tag template; {sha} is the sha cut to 7 characters, {fullsha} the whole sha")
