@@ -61,15 +61,21 @@ func convertSlice[I any, O any](in []I, f func(I) O) []O {
 
 func (r Promote) MarshalJSON() ([]byte, error) {
 	var concrete struct {
-		Images           []string
-		SourceTag        string
-		TargetTags       []string
-		Platforms        []string
-		AuthAddresses    []string
-		AuthUsernames    []string
-		AuthSecrets      []*dagger.Secret
-		ServiceAddresses []string
-		ServiceBindings  []*dagger.Service
+		Images                      []string
+		SourceTag                   string
+		TargetTags                  []string
+		Platforms                   []string
+		AuthAddresses               []string
+		AuthUsernames               []string
+		AuthSecrets                 []*dagger.Secret
+		ServiceAddresses            []string
+		ServiceBindings             []*dagger.Service
+		SignatureIdentity           string
+		SignatureIdentityRegexp     string
+		SignatureIssuer             string
+		SignatureKey                *dagger.File
+		SignatureInsecureIgnoreTlog bool
+		SignatureTrustedRoot        *dagger.File
 	}
 	concrete.Images = r.Images
 	concrete.SourceTag = r.SourceTag
@@ -80,20 +86,32 @@ func (r Promote) MarshalJSON() ([]byte, error) {
 	concrete.AuthSecrets = r.AuthSecrets
 	concrete.ServiceAddresses = r.ServiceAddresses
 	concrete.ServiceBindings = r.ServiceBindings
+	concrete.SignatureIdentity = r.SignatureIdentity
+	concrete.SignatureIdentityRegexp = r.SignatureIdentityRegexp
+	concrete.SignatureIssuer = r.SignatureIssuer
+	concrete.SignatureKey = r.SignatureKey
+	concrete.SignatureInsecureIgnoreTlog = r.SignatureInsecureIgnoreTlog
+	concrete.SignatureTrustedRoot = r.SignatureTrustedRoot
 	return json.Marshal(&concrete)
 }
 
 func (r *Promote) UnmarshalJSON(bs []byte) error {
 	var concrete struct {
-		Images           []string
-		SourceTag        string
-		TargetTags       []string
-		Platforms        []string
-		AuthAddresses    []string
-		AuthUsernames    []string
-		AuthSecrets      []*dagger.Secret
-		ServiceAddresses []string
-		ServiceBindings  []*dagger.Service
+		Images                      []string
+		SourceTag                   string
+		TargetTags                  []string
+		Platforms                   []string
+		AuthAddresses               []string
+		AuthUsernames               []string
+		AuthSecrets                 []*dagger.Secret
+		ServiceAddresses            []string
+		ServiceBindings             []*dagger.Service
+		SignatureIdentity           string
+		SignatureIdentityRegexp     string
+		SignatureIssuer             string
+		SignatureKey                *dagger.File
+		SignatureInsecureIgnoreTlog bool
+		SignatureTrustedRoot        *dagger.File
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -108,24 +126,34 @@ func (r *Promote) UnmarshalJSON(bs []byte) error {
 	r.AuthSecrets = concrete.AuthSecrets
 	r.ServiceAddresses = concrete.ServiceAddresses
 	r.ServiceBindings = concrete.ServiceBindings
+	r.SignatureIdentity = concrete.SignatureIdentity
+	r.SignatureIdentityRegexp = concrete.SignatureIdentityRegexp
+	r.SignatureIssuer = concrete.SignatureIssuer
+	r.SignatureKey = concrete.SignatureKey
+	r.SignatureInsecureIgnoreTlog = concrete.SignatureInsecureIgnoreTlog
+	r.SignatureTrustedRoot = concrete.SignatureTrustedRoot
 	return nil
 }
 
 func (r Report) MarshalJSON() ([]byte, error) {
 	var concrete struct {
-		Action       string
-		Sha          string
-		DryRun       bool
-		Result       string
-		Images       []*ReportImage
-		JSONText     string
-		MarkdownText string
+		Action             string
+		Sha                string
+		DryRun             bool
+		Result             string
+		Images             []*ReportImage
+		SignaturePolicy    string
+		InsecureIgnoreTlog bool
+		JSONText           string
+		MarkdownText       string
 	}
 	concrete.Action = r.Action
 	concrete.Sha = r.Sha
 	concrete.DryRun = r.DryRun
 	concrete.Result = r.Result
 	concrete.Images = r.Images
+	concrete.SignaturePolicy = r.SignaturePolicy
+	concrete.InsecureIgnoreTlog = r.InsecureIgnoreTlog
 	concrete.JSONText = r.JSONText
 	concrete.MarkdownText = r.MarkdownText
 	return json.Marshal(&concrete)
@@ -133,13 +161,15 @@ func (r Report) MarshalJSON() ([]byte, error) {
 
 func (r *Report) UnmarshalJSON(bs []byte) error {
 	var concrete struct {
-		Action       string
-		Sha          string
-		DryRun       bool
-		Result       string
-		Images       []*ReportImage
-		JSONText     string
-		MarkdownText string
+		Action             string
+		Sha                string
+		DryRun             bool
+		Result             string
+		Images             []*ReportImage
+		SignaturePolicy    string
+		InsecureIgnoreTlog bool
+		JSONText           string
+		MarkdownText       string
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -150,6 +180,8 @@ func (r *Report) UnmarshalJSON(bs []byte) error {
 	r.DryRun = concrete.DryRun
 	r.Result = concrete.Result
 	r.Images = concrete.Images
+	r.SignaturePolicy = concrete.SignaturePolicy
+	r.InsecureIgnoreTlog = concrete.InsecureIgnoreTlog
 	r.JSONText = concrete.JSONText
 	r.MarkdownText = concrete.MarkdownText
 	return nil
@@ -157,15 +189,21 @@ func (r *Report) UnmarshalJSON(bs []byte) error {
 
 func (r ReportImage) MarshalJSON() ([]byte, error) {
 	var concrete struct {
-		Repository     string
-		Source         string
-		Target         string
-		Digest         string
-		PreviousDigest string
-		Outcome        string
-		Detail         string
-		Revision       string
-		Platforms      []string
+		Repository       string
+		Source           string
+		Target           string
+		Digest           string
+		PreviousDigest   string
+		Outcome          string
+		Detail           string
+		Revision         string
+		Platforms        []string
+		SignedBy         string
+		SignatureIssuer  string
+		SignatureCommit  string
+		SignatureFoundIn string
+		TransparencyLog  bool
+		ProvenanceCommit string
 	}
 	concrete.Repository = r.Repository
 	concrete.Source = r.Source
@@ -176,20 +214,32 @@ func (r ReportImage) MarshalJSON() ([]byte, error) {
 	concrete.Detail = r.Detail
 	concrete.Revision = r.Revision
 	concrete.Platforms = r.Platforms
+	concrete.SignedBy = r.SignedBy
+	concrete.SignatureIssuer = r.SignatureIssuer
+	concrete.SignatureCommit = r.SignatureCommit
+	concrete.SignatureFoundIn = r.SignatureFoundIn
+	concrete.TransparencyLog = r.TransparencyLog
+	concrete.ProvenanceCommit = r.ProvenanceCommit
 	return json.Marshal(&concrete)
 }
 
 func (r *ReportImage) UnmarshalJSON(bs []byte) error {
 	var concrete struct {
-		Repository     string
-		Source         string
-		Target         string
-		Digest         string
-		PreviousDigest string
-		Outcome        string
-		Detail         string
-		Revision       string
-		Platforms      []string
+		Repository       string
+		Source           string
+		Target           string
+		Digest           string
+		PreviousDigest   string
+		Outcome          string
+		Detail           string
+		Revision         string
+		Platforms        []string
+		SignedBy         string
+		SignatureIssuer  string
+		SignatureCommit  string
+		SignatureFoundIn string
+		TransparencyLog  bool
+		ProvenanceCommit string
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -204,6 +254,12 @@ func (r *ReportImage) UnmarshalJSON(bs []byte) error {
 	r.Detail = concrete.Detail
 	r.Revision = concrete.Revision
 	r.Platforms = concrete.Platforms
+	r.SignedBy = concrete.SignedBy
+	r.SignatureIssuer = concrete.SignatureIssuer
+	r.SignatureCommit = concrete.SignatureCommit
+	r.SignatureFoundIn = concrete.SignatureFoundIn
+	r.TransparencyLog = concrete.TransparencyLog
+	r.ProvenanceCommit = concrete.ProvenanceCommit
 	return nil
 }
 
@@ -381,7 +437,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg timeout", err))
 				}
 			}
-			return (*Promote).Promote(&parent, ctx, sha, dryRun, noBackup, forwardOnly, source, timeout)
+			var requireProvenance bool
+			if inputArgs["requireProvenance"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["requireProvenance"]), &requireProvenance)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg requireProvenance", err))
+				}
+			}
+			return (*Promote).Promote(&parent, ctx, sha, dryRun, noBackup, forwardOnly, source, timeout, requireProvenance)
 		case "Rollback":
 			var parent Promote
 			err = json.Unmarshal(parentJSON, &parent)
@@ -444,7 +507,35 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg timeout", err))
 				}
 			}
-			return (*Promote).Verify(&parent, ctx, sha, timeout)
+			var requireProvenance bool
+			if inputArgs["requireProvenance"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["requireProvenance"]), &requireProvenance)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg requireProvenance", err))
+				}
+			}
+			return (*Promote).Verify(&parent, ctx, sha, timeout, requireProvenance)
+		case "WithPublicKey":
+			var parent Promote
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var key *dagger.File
+			if inputArgs["key"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["key"]), &key)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg key", err))
+				}
+			}
+			var insecureIgnoreTlog bool
+			if inputArgs["insecureIgnoreTlog"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["insecureIgnoreTlog"]), &insecureIgnoreTlog)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg insecureIgnoreTlog", err))
+				}
+			}
+			return (*Promote).WithPublicKey(&parent, key, insecureIgnoreTlog), nil
 		case "WithRegistryAuth":
 			var parent Promote
 			err = json.Unmarshal(parentJSON, &parent)
@@ -494,6 +585,48 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*Promote).WithRegistryService(&parent, address, service), nil
+		case "WithSignaturePolicy":
+			var parent Promote
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var identity string
+			if inputArgs["identity"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["identity"]), &identity)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg identity", err))
+				}
+			}
+			var identityRegexp string
+			if inputArgs["identityRegexp"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["identityRegexp"]), &identityRegexp)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg identityRegexp", err))
+				}
+			}
+			var issuer string
+			if inputArgs["issuer"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["issuer"]), &issuer)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg issuer", err))
+				}
+			}
+			return (*Promote).WithSignaturePolicy(&parent, identity, identityRegexp, issuer), nil
+		case "WithTrustedRoot":
+			var parent Promote
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var root *dagger.File
+			if inputArgs["root"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["root"]), &root)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg root", err))
+				}
+			}
+			return (*Promote).WithTrustedRoot(&parent, root), nil
 		case "":
 			var parent Promote
 			err = json.Unmarshal(parentJSON, &parent)

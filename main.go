@@ -46,6 +46,21 @@ type Promote struct {
 	ServiceAddresses []string
 	// +private
 	ServiceBindings []*dagger.Service
+
+	// Signature policy: the certificate identity (exact or a regexp) and
+	// OIDC issuer of keyless signatures, or a public key; the trusted root.
+	// +private
+	SignatureIdentity string
+	// +private
+	SignatureIdentityRegexp string
+	// +private
+	SignatureIssuer string
+	// +private
+	SignatureKey *dagger.File
+	// +private
+	SignatureInsecureIgnoreTlog bool
+	// +private
+	SignatureTrustedRoot *dagger.File
 }
 
 // Configure which images are promoted, from which tag, to which tags
@@ -96,7 +111,43 @@ func (m *Promote) WithRegistryService(
 	return m
 }
 
-// Check that every image of a commit exists, is readable, carries the commit as its revision and has every required platform
+// Require every image to be signed keyless (Sigstore) by a certificate identity from an OIDC issuer, as cosign's --certificate-identity[-regexp] and --certificate-oidc-issuer
+func (m *Promote) WithSignaturePolicy(
+	// Exact certificate identity, such as https://github.com/org/repo/.github/workflows/build.yml@refs/heads/main.
+	// +optional
+	identity string,
+	// Go regular expression the certificate identity must match instead (not anchored: write ^...$).
+	// +optional
+	identityRegexp string,
+	// OIDC issuer, such as https://token.actions.githubusercontent.com.
+	issuer string,
+) *Promote {
+	m.SignatureIdentity, m.SignatureIdentityRegexp, m.SignatureIssuer = identity, identityRegexp, issuer
+	return m
+}
+
+// Require every image to be signed with a key (Sigstore, cosign), given as a PEM public key, as cosign's --key
+func (m *Promote) WithPublicKey(
+	// PEM public key, such as cosign.pub.
+	key *dagger.File,
+	// Accept signatures without a transparency-log entry; the report says so.
+	// +optional
+	insecureIgnoreTlog bool,
+) *Promote {
+	m.SignatureKey, m.SignatureInsecureIgnoreTlog = key, insecureIgnoreTlog
+	return m
+}
+
+// Trust this Sigstore trusted_root.json instead of the public-good instance's, which is fetched through TUF over the network
+func (m *Promote) WithTrustedRoot(
+	// Sigstore trusted_root.json.
+	root *dagger.File,
+) *Promote {
+	m.SignatureTrustedRoot = root
+	return m
+}
+
+// Check that every image of a commit exists, is readable, carries the commit as its revision and has every required platform, and, with a signature policy, that it is signed
 //
 // +cache="never"
 func (m *Promote) Verify(
@@ -107,12 +158,15 @@ func (m *Promote) Verify(
 	// +optional
 	// +default="5m"
 	timeout string,
+	// Also require SLSA v1 build provenance naming the commit, signed under the signature policy (needs the 40-character sha).
+	// +optional
+	requireProvenance bool,
 ) (*Report, error) {
 	s, err := promote.ParseSHA(sha)
 	if err != nil {
 		return nil, err
 	}
-	return m.run(ctx, timeout, func(ctx context.Context, p *promote.Promoter) (*promote.Report, error) {
+	return m.run(ctx, timeout, requireProvenance, func(ctx context.Context, p *promote.Promoter) (*promote.Report, error) {
 		return p.Verify(ctx, s)
 	})
 }
@@ -141,6 +195,9 @@ func (m *Promote) Promote(
 	// +optional
 	// +default="5m"
 	timeout string,
+	// Also require SLSA v1 build provenance naming the commit, signed under the signature policy (needs the 40-character sha).
+	// +optional
+	requireProvenance bool,
 ) (*Report, error) {
 	s, err := promote.ParseSHA(sha)
 	if err != nil {
@@ -149,7 +206,7 @@ func (m *Promote) Promote(
 	if forwardOnly && source == nil {
 		return nil, &promote.InputError{Field: "source", Value: "", Reason: "--forward-only compares commits in the git history of the images' repository: pass its checkout, such as --source ., with its full history"}
 	}
-	return m.run(ctx, timeout, func(ctx context.Context, p *promote.Promoter) (*promote.Report, error) {
+	return m.run(ctx, timeout, requireProvenance, func(ctx context.Context, p *promote.Promoter) (*promote.Report, error) {
 		opts := promote.WriteOptions{DryRun: dryRun, NoBackup: noBackup}
 		if forwardOnly {
 			history, cleanup, err := openHistory(ctx, source)
@@ -186,7 +243,7 @@ func (m *Promote) Rollback(
 			return nil, err
 		}
 	}
-	return m.run(ctx, timeout, func(ctx context.Context, p *promote.Promoter) (*promote.Report, error) {
+	return m.run(ctx, timeout, false, func(ctx context.Context, p *promote.Promoter) (*promote.Report, error) {
 		return p.Rollback(ctx, s, promote.WriteOptions{DryRun: dryRun})
 	})
 }
@@ -201,7 +258,7 @@ func (m *Promote) Status(
 	// +default="5m"
 	timeout string,
 ) (*Report, error) {
-	return m.run(ctx, timeout, func(ctx context.Context, p *promote.Promoter) (*promote.Report, error) {
+	return m.run(ctx, timeout, false, func(ctx context.Context, p *promote.Promoter) (*promote.Report, error) {
 		return p.Status(ctx)
 	})
 }
@@ -233,12 +290,12 @@ func demoError(err error, output string) error {
 // then runs op on the module's promoter, which the core bounds by that
 // timeout from the first request to the last read-back, and converts its
 // report.
-func (m *Promote) run(ctx context.Context, timeout string, op func(context.Context, *promote.Promoter) (*promote.Report, error)) (*Report, error) {
+func (m *Promote) run(ctx context.Context, timeout string, requireProvenance bool, op func(context.Context, *promote.Promoter) (*promote.Report, error)) (*Report, error) {
 	d, err := parseTimeout(timeout)
 	if err != nil {
 		return nil, err
 	}
-	p, err := m.promoter(ctx, promote.WithTimeout(d))
+	p, err := m.promoter(ctx, requireProvenance, promote.WithTimeout(d))
 	if err != nil {
 		return nil, err
 	}
@@ -286,8 +343,9 @@ func openHistory(ctx context.Context, source *dagger.Directory) (promote.History
 }
 
 // promoter translates the module's arguments, and extra options, into a
-// core promoter: secrets are read here and handed to the core only.
-func (m *Promote) promoter(ctx context.Context, extra ...promote.Option) (*promote.Promoter, error) {
+// core promoter: secrets and files are read here and handed to the core
+// only. With requireProvenance, the signature policy requires provenance.
+func (m *Promote) promoter(ctx context.Context, requireProvenance bool, extra ...promote.Option) (*promote.Promoter, error) {
 	opts := append([]promote.Option{promote.WithAnonymous()}, extra...)
 	for i, address := range m.AuthAddresses {
 		password, err := m.AuthSecrets[i].Plaintext(ctx)
@@ -303,7 +361,47 @@ func (m *Promote) promoter(ctx context.Context, extra ...promote.Option) (*promo
 		}
 		opts = append(opts, promote.WithEndpoint(address, endpoint))
 	}
+	if m.signed() || requireProvenance {
+		policy, err := m.signaturePolicy(ctx)
+		if err != nil {
+			return nil, err
+		}
+		policy.RequireProvenance = requireProvenance
+		opts = append(opts, promote.WithSignaturePolicy(policy))
+	}
 	return promote.New(m.config(), opts...)
+}
+
+// signed reports whether a signature policy was set.
+func (m *Promote) signed() bool {
+	return m.SignatureIdentity != "" || m.SignatureIdentityRegexp != "" || m.SignatureIssuer != "" ||
+		m.SignatureKey != nil || m.SignatureTrustedRoot != nil
+}
+
+// signaturePolicy is the core policy of the module's arguments, with the
+// files it names read.
+func (m *Promote) signaturePolicy(ctx context.Context) (promote.SignaturePolicy, error) {
+	policy := promote.SignaturePolicy{
+		Identity:           m.SignatureIdentity,
+		IdentityRegexp:     m.SignatureIdentityRegexp,
+		Issuer:             m.SignatureIssuer,
+		InsecureIgnoreTlog: m.SignatureInsecureIgnoreTlog,
+	}
+	for _, f := range []struct {
+		file *dagger.File
+		into *[]byte
+		what string
+	}{{m.SignatureKey, &policy.PublicKey, "public key"}, {m.SignatureTrustedRoot, &policy.TrustedRoot, "trusted root"}} {
+		if f.file == nil {
+			continue
+		}
+		contents, err := f.file.Contents(ctx)
+		if err != nil {
+			return policy, fmt.Errorf("reading the %s: %w", f.what, err)
+		}
+		*f.into = []byte(contents)
+	}
+	return policy, nil
 }
 
 // config is the core configuration of the module's arguments.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -181,5 +182,58 @@ func TestFailureIsTheError(t *testing.T) {
 	rep, err := newReport(&promote.Report{Action: "verify"}, cause)
 	if rep != nil || err == nil || err.Error() != cause.Error() {
 		t.Fatalf("newReport = %v, %v; want the error unchanged, so dagger call prints it", rep, err)
+	}
+}
+
+func TestSignaturePolicyTranslation(t *testing.T) {
+	const issuer = "https://token.actions.githubusercontent.com"
+	m := New(nil, "", nil, nil)
+	if m.signed() {
+		t.Fatal("a module without a policy counts as signed")
+	}
+	m = m.WithSignaturePolicy("", "^https://github.com/org/repo/", issuer)
+	policy, err := m.signaturePolicy(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.signed() || policy.IdentityRegexp != "^https://github.com/org/repo/" || policy.Issuer != issuer || policy.Identity != "" {
+		t.Fatalf("policy = %+v", policy)
+	}
+	policy.RequireProvenance = true
+	if _, err := promote.New(m.config(), promote.WithSignaturePolicy(policy)); err != nil {
+		t.Errorf("the core rejects the translated policy: %v", err)
+	}
+	if m := New(nil, "", nil, nil).WithPublicKey(nil, true); !m.SignatureInsecureIgnoreTlog {
+		t.Errorf("withPublicKey lost insecureIgnoreTlog: %+v", m)
+	}
+}
+
+func TestSignatureReportConversion(t *testing.T) {
+	core := &promote.Report{
+		Action: "verify", SHA: strings.Repeat("a", 40), Result: promote.ResultOK,
+		SignaturePolicy: "key sha256:1; transparency log NOT checked (insecure-ignore-tlog)", InsecureIgnoreTlog: true,
+		Images: []promote.Image{
+			{Repository: "ghcr.io/a/one", Outcome: promote.OutcomeVerified, Signature: &promote.Signature{
+				Identity: "https://github.com/a/b/.github/workflows/build.yml@refs/heads/main", Issuer: "https://token.actions.githubusercontent.com",
+				Commit: strings.Repeat("a", 40), FoundIn: "referrers ghcr.io/a/one@sha256:1", TransparencyLog: true,
+				Provenance: &promote.Provenance{Commit: strings.Repeat("a", 40), FoundIn: "referrers ghcr.io/a/one@sha256:1"},
+			}},
+			{Repository: "ghcr.io/a/two", Outcome: promote.OutcomeVerified, Signature: &promote.Signature{Key: "sha256:1", FoundIn: "cosign-sig-tag ghcr.io/a/two:sha256-2.sig"}},
+		},
+	}
+	rep, err := newReport(core, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyless, keyed := rep.Images[0], rep.Images[1]
+	if rep.SignaturePolicy != core.SignaturePolicy || !rep.InsecureIgnoreTlog {
+		t.Errorf("report = %+v", rep)
+	}
+	if keyless.SignedBy != core.Images[0].Signature.Identity || keyless.SignatureIssuer == "" || keyless.SignatureCommit == "" ||
+		!keyless.TransparencyLog || keyless.ProvenanceCommit != strings.Repeat("a", 40) || keyless.SignatureFoundIn == "" {
+		t.Errorf("keyless entry = %+v", keyless)
+	}
+	if keyed.SignedBy != "key sha256:1" || keyed.TransparencyLog || keyed.ProvenanceCommit != "" {
+		t.Errorf("key entry = %+v", keyed)
 	}
 }

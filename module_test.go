@@ -85,12 +85,12 @@ func TestInputsAreCheckedBeforeAnyRequest(t *testing.T) {
 		call func() (*Report, error)
 		want string
 	}{
-		{"verify, timeout not a duration", func() (*Report, error) { return m.Verify(ctx, newCommit, "soon") }, "timeout"},
-		{"verify, empty timeout", func() (*Report, error) { return m.Verify(ctx, newCommit, "") }, "timeout"},
-		{"promote, zero timeout", func() (*Report, error) { return m.Promote(ctx, newCommit, false, false, false, nil, "0s") }, "timeout"},
-		{"promote, negative timeout", func() (*Report, error) { return m.Promote(ctx, newCommit, false, false, false, nil, "-1m") }, "timeout"},
-		{"promote, forward-only without a source", func() (*Report, error) { return m.Promote(ctx, newCommit, false, false, true, nil, "5m") }, "--source"},
-		{"promote, bad sha", func() (*Report, error) { return m.Promote(ctx, "xyz", false, false, false, nil, "5m") }, "sha"},
+		{"verify, timeout not a duration", func() (*Report, error) { return m.Verify(ctx, newCommit, "soon", false) }, "timeout"},
+		{"verify, empty timeout", func() (*Report, error) { return m.Verify(ctx, newCommit, "", false) }, "timeout"},
+		{"promote, zero timeout", func() (*Report, error) { return m.Promote(ctx, newCommit, false, false, false, nil, "0s", false) }, "timeout"},
+		{"promote, negative timeout", func() (*Report, error) { return m.Promote(ctx, newCommit, false, false, false, nil, "-1m", false) }, "timeout"},
+		{"promote, forward-only without a source", func() (*Report, error) { return m.Promote(ctx, newCommit, false, false, true, nil, "5m", false) }, "--source"},
+		{"promote, bad sha", func() (*Report, error) { return m.Promote(ctx, "xyz", false, false, false, nil, "5m", false) }, "sha"},
 		{"rollback, bad timeout", func() (*Report, error) { return m.Rollback(ctx, "", false, "5 minutes") }, "timeout"},
 		{"status, bad timeout", func() (*Report, error) { return m.Status(ctx, "1d") }, "timeout"},
 	}
@@ -126,7 +126,7 @@ func TestTimeoutEndsAStalledCall(t *testing.T) {
 		{
 			"promote", registrytest.Always(registrytest.Match(http.MethodPut, "/platform-tenant/manifests/latest"), registrytest.StallRequest(stall)),
 			func(m *Promote) (*Report, error) {
-				return m.Promote(context.Background(), newCommit, false, false, false, nil, "1500ms")
+				return m.Promote(context.Background(), newCommit, false, false, false, nil, "1500ms", false)
 			},
 			promote.ErrNotPromoted,
 		},
@@ -161,7 +161,7 @@ func TestFailedVerificationCarriesTheTable(t *testing.T) {
 	t.Parallel()
 	f := newRegistryFixture(t)
 	const unknown = "3333333333333333333333333333333333333333"
-	_, err := f.module().Verify(context.Background(), unknown, "5m")
+	_, err := f.module().Verify(context.Background(), unknown, "5m", false)
 	if !errors.Is(err, promote.ErrVerification) {
 		t.Fatalf("err = %v, want a verification failure", err)
 	}

@@ -19,6 +19,10 @@ type Report struct {
 	Result string
 	// One entry per image and target tag.
 	Images []*ReportImage
+	// The signature policy every image was checked against; empty when none was set.
+	SignaturePolicy string
+	// Whether signatures were accepted without a transparency-log entry.
+	InsecureIgnoreTlog bool
 
 	// +private
 	JSONText string
@@ -46,6 +50,18 @@ type ReportImage struct {
 	Revision string
 	// Platforms of the image, where read.
 	Platforms []string
+	// Who signed the image: the certificate identity, or "key sha256:..."; empty without a signature policy.
+	SignedBy string
+	// OIDC issuer of the signing certificate.
+	SignatureIssuer string
+	// Source commit named in the signing certificate, if any.
+	SignatureCommit string
+	// Where the signature was found: referrers, cosign-sig-tag or cosign-att-tag, and the reference.
+	SignatureFoundIn string
+	// Whether a transparency-log entry of the signature was verified.
+	TransparencyLog bool
+	// Source commit of the verified SLSA provenance, when it was required.
+	ProvenanceCommit string
 }
 
 // The report as JSON, with the field names documented in the README
@@ -75,9 +91,12 @@ func newReport(rep *promote.Report, err error) (*Report, error) {
 		Result:       string(rep.Result),
 		JSONText:     string(js),
 		MarkdownText: rep.Markdown(),
+
+		SignaturePolicy:    rep.SignaturePolicy,
+		InsecureIgnoreTlog: rep.InsecureIgnoreTlog,
 	}
 	for _, img := range rep.Images {
-		out.Images = append(out.Images, &ReportImage{
+		ri := &ReportImage{
 			Repository:     img.Repository,
 			Source:         img.Source,
 			Target:         img.Target,
@@ -87,7 +106,18 @@ func newReport(rep *promote.Report, err error) (*Report, error) {
 			Detail:         img.Detail,
 			Revision:       img.Revision,
 			Platforms:      img.Platforms,
-		})
+		}
+		if s := img.Signature; s != nil {
+			ri.SignedBy, ri.SignatureIssuer, ri.SignatureCommit = s.Identity, s.Issuer, s.Commit
+			if s.Identity == "" {
+				ri.SignedBy = "key " + s.Key
+			}
+			ri.SignatureFoundIn, ri.TransparencyLog = s.FoundIn, s.TransparencyLog
+			if s.Provenance != nil {
+				ri.ProvenanceCommit = s.Provenance.Commit
+			}
+		}
+		out.Images = append(out.Images, ri)
 	}
 	return out, nil
 }
