@@ -79,32 +79,40 @@ type signed struct {
 	timestamp []byte
 }
 
-// signingKey returns the key to sign with, and the certificate or public
-// key in PEM that the transparency log records.
-func (s *Signer) signingKey() (*ecdsa.PrivateKey, *x509.Certificate, []byte, error) {
+// signingKey is what one signature is made with.
+type signingKey struct {
+	key    *ecdsa.PrivateKey
+	signer signature.SignerVerifier
+	// cert is the certificate of a keyless signature.
+	cert *x509.Certificate
+	// pem is the certificate, or the public key, as the log records it.
+	pem []byte
+}
+
+// signingKey returns a key with a new certificate for a keyless signer, or
+// the signer's key.
+func (s *Signer) signingKey() (*signingKey, error) {
+	sk := &signingKey{key: s.key}
+	var err error
 	if s.claims == nil {
-		pub, err := cryptoutils.MarshalPublicKeyToPEM(s.key.Public())
-		return s.key, nil, pub, err
+		sk.pem, err = cryptoutils.MarshalPublicKeyToPEM(s.key.Public())
+	} else if sk.cert, sk.key, err = s.in.certify(*s.claims); err == nil {
+		sk.pem, err = cryptoutils.MarshalCertificateToPEM(sk.cert)
 	}
-	cert, key, err := s.in.certify(*s.claims)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	pem, err := cryptoutils.MarshalCertificateToPEM(cert)
-	return key, cert, pem, err
+	sk.signer, err = signature.LoadECDSASignerVerifier(sk.key, crypto.SHA256)
+	return sk, err
 }
 
 // signDSSE signs statement in a DSSE envelope.
 func (s *Signer) signDSSE(statement []byte) (*signed, error) {
-	key, cert, pem, err := s.signingKey()
+	sk, err := s.signingKey()
 	if err != nil {
 		return nil, err
 	}
-	sv, err := signature.LoadECDSASignerVerifier(key, crypto.SHA256)
-	if err != nil {
-		return nil, err
-	}
-	es, err := dsse.NewEnvelopeSigner(&sigdsse.SignerAdapter{SignatureSigner: sv, Pub: &key.PublicKey})
+	es, err := dsse.NewEnvelopeSigner(&sigdsse.SignerAdapter{SignatureSigner: sk.signer, Pub: &sk.key.PublicKey})
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +124,7 @@ func (s *Signer) signDSSE(statement []byte) (*signed, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &signed{cert: cert, publicPEM: pem, sig: sig, envelope: env}
+	out := &signed{cert: sk.cert, publicPEM: sk.pem, sig: sig, envelope: env}
 	envJSON, err := json.Marshal(env)
 	if err != nil {
 		return nil, err
@@ -133,11 +141,7 @@ func (s *Signer) signDSSE(statement []byte) (*signed, error) {
 // signMessage signs message, or with prehashed set the SHA-256 digest that
 // message is.
 func (s *Signer) signMessage(message []byte, prehashed bool) (*signed, error) {
-	key, cert, pem, err := s.signingKey()
-	if err != nil {
-		return nil, err
-	}
-	sv, err := signature.LoadECDSASignerVerifier(key, crypto.SHA256)
+	sk, err := s.signingKey()
 	if err != nil {
 		return nil, err
 	}
@@ -149,11 +153,11 @@ func (s *Signer) signMessage(message []byte, prehashed bool) (*signed, error) {
 		sum := sha256.Sum256(message)
 		digest = sum[:]
 	}
-	sig, err := sv.SignMessage(bytes.NewReader(message), opts...)
+	sig, err := sk.signer.SignMessage(bytes.NewReader(message), opts...)
 	if err != nil {
 		return nil, err
 	}
-	out := &signed{cert: cert, publicPEM: pem, sig: sig, digest: digest}
+	out := &signed{cert: sk.cert, publicPEM: sk.pem, sig: sig, digest: digest}
 	props := rekortypes.ArtifactProperties{ArtifactHash: "sha256:" + hex.EncodeToString(digest), PKIFormat: "x509"}
 	if err := s.log(out, "hashedrekord", "0.0.1", props); err != nil {
 		return nil, err
