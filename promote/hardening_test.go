@@ -178,10 +178,12 @@ func TestRevisionCheckCoversEveryChild(t *testing.T) {
 // operation's bounds: the call must end within them, with the tags that
 // moved put back.
 func TestStalledRegistryEndsInTime(t *testing.T) {
-	const stall = 20 * time.Second
+	const stall = 30 * time.Second
 	cases := map[string]promote.Option{
 		"operation timeout": promote.WithTimeout(time.Second),
-		"response timeout":  promote.WithResponseTimeout(300 * time.Millisecond),
+		// Long enough that a loaded machine answers every other request in
+		// time; the stalled one is retried, and each try times out.
+		"response timeout": promote.WithResponseTimeout(2 * time.Second),
 	}
 	for name, opt := range cases {
 		t.Run(name, func(t *testing.T) {
