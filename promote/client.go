@@ -72,29 +72,33 @@ type repoClient struct {
 	authenticated bool
 	timeout       time.Duration
 	base          http.RoundTripper
-	opts          *options
-	puller        *remote.Puller
-	pusher        *remote.Pusher
+	// auth is base with the registry's token.
+	auth   http.RoundTripper
+	opts   *options
+	puller *remote.Puller
+	pusher *remote.Pusher
 }
 
 // connect authenticates to the registry of repos (which all share one) with
-// pull access to each, and push access when write is set: one ping and one
-// token for all of them.
-func (o *options) connect(ctx context.Context, base http.RoundTripper, repos []name.Repository, write bool, timeout time.Duration) ([]*repoClient, error) {
+// pull access to each, and push access to repos[i] where push[i] is set: one
+// ping and one token for all of them.
+func (o *options) connect(ctx context.Context, base http.RoundTripper, repos []name.Repository, push []bool, timeout time.Duration) ([]*repoClient, error) {
 	reg := repos[0].Registry
 	auth, err := o.authenticator(ctx, repos[0])
 	if err != nil {
 		return nil, fmt.Errorf("resolving credentials for %s: %w", reg.RegistryStr(), err)
 	}
 	authenticated := auth != authn.Anonymous
-	action := transport.PullScope
-	if write {
-		action = transport.PushScope
-	}
-	scopes := make([]string, len(repos))
+	// Push scopes first: a few registries only look at the first scope.
+	var scopes, pullScopes []string
 	for i, repo := range repos {
-		scopes[i] = repo.Scope(action)
+		if push[i] {
+			scopes = append(scopes, repo.Scope(transport.PushScope))
+		} else {
+			pullScopes = append(pullScopes, repo.Scope(transport.PullScope))
+		}
 	}
+	scopes = append(scopes, pullScopes...)
 	tr, err := transport.NewWithContext(ctx, reg, auth, base, scopes)
 	if err != nil {
 		if err := explain(err, reg.RegistryStr(), authenticated, timeout); isAccessError(err) {
@@ -108,13 +112,14 @@ func (o *options) connect(ctx context.Context, base http.RoundTripper, repos []n
 	if err != nil {
 		return nil, err
 	}
-	pusher, err := remote.NewPusher(remote.WithTransport(tr))
+	pusher, err := remote.NewPusher(remote.WithTransport(tr),
+		remote.WithRetryBackoff(o.backoff), remote.WithRetryStatusCodes(retryStatusCodes...))
 	if err != nil {
 		return nil, err
 	}
 	clients := make([]*repoClient, len(repos))
 	for i, repo := range repos {
-		clients[i] = &repoClient{repo: repo, authenticated: authenticated, timeout: timeout, base: base, opts: o, puller: puller, pusher: pusher}
+		clients[i] = &repoClient{repo: repo, authenticated: authenticated, timeout: timeout, base: base, auth: tr, opts: o, puller: puller, pusher: pusher}
 	}
 	return clients, nil
 }

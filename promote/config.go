@@ -39,11 +39,26 @@ type Config struct {
 	// Platforms, such as "linux/amd64", must all be present in each image.
 	// Default: none required.
 	Platforms []string
+	// Destinations maps a repository of Repositories to the repository its
+	// image is copied to, by digest and with its signatures, before the
+	// target tags move there instead. Default: none; each image's tags move
+	// in its own repository.
+	Destinations map[string]string
+	// DestinationPrefixes maps a source prefix to a destination prefix, for
+	// every repository that Destinations does not name: with
+	// {"ghcr.io/acme/staging": "registry.example.com/prod"}, the image
+	// ghcr.io/acme/staging/api is copied to registry.example.com/prod/api.
+	// A prefix is a registry host or a repository path, and matches whole
+	// path components; the longest matching prefix wins.
+	DestinationPrefixes map[string]string
 }
 
 // plan is a Config after validation.
 type plan struct {
-	repos     []name.Repository
+	repos []name.Repository
+	// dests[i] is where repos[i]'s target tags move: its destination, or
+	// repos[i] itself.
+	dests     []name.Repository
 	source    tagTemplate
 	targets   []string
 	platforms []v1.Platform
@@ -81,6 +96,11 @@ func parseConfig(cfg Config, insecure map[string]bool) (plan, error) {
 		seen[repo.Name()] = true
 		p.repos = append(p.repos, repo)
 	}
+	dests, err := parseDestinations(cfg, p.repos, insecure)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	p.dests = dests
 
 	src := cfg.SourceTag
 	if src == "" {

@@ -20,7 +20,7 @@ type targetCommit struct {
 // repository i, as cur found them. It runs right after the targets are
 // read, beside the source's own inspection, so it adds no round trip.
 func (r *run) targetCommits(ctx context.Context, i int, cur current) ([]targetCommit, error) {
-	c, err := r.client(i)
+	c, err := r.dest(i)
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,9 @@ type options struct {
 	userAgent       string
 	// signatures is the signature policy; nil checks no signatures.
 	signatures *signaturePolicy
+	// copyProgress and copyConcurrency shape the copy to destinations.
+	copyProgress    func(CopyProgress)
+	copyConcurrency int
 	// afterVerify runs between verification and the first write; tests use
 	// it to re-push a source tag at the worst moment.
 	afterVerify func(context.Context)
@@ -51,6 +54,7 @@ func defaultOptions() options {
 		restoreTimeout:  time.Minute,
 		responseTimeout: 30 * time.Second,
 		userAgent:       "promote/" + Version(),
+		copyConcurrency: defaultCopyConcurrency,
 	}
 }
 

@@ -70,7 +70,7 @@ func (p *Promoter) promote(ctx context.Context, action string, s SHA, opts Write
 	defer cancel()
 	rep := &Report{Action: action, SHA: s.String(), DryRun: opts.DryRun}
 	p.opts.signatures.describe(rep)
-	r := p.connect(ctx, !opts.DryRun)
+	r := p.connect(ctx, access{sources: true, write: !opts.DryRun})
 	n := len(r.clients)
 	sources := make([]source, n)
 	currents := make([]current, n)
@@ -79,7 +79,7 @@ func (p *Promoter) promote(ctx context.Context, action string, s SHA, opts Write
 	_ = r.each(ctx, func(ctx context.Context, i int) error {
 		var wg sync.WaitGroup
 		var srcErr, curErr error
-		wg.Go(func() { sources[i], srcErr = r.verifySource(ctx, i, s) })
+		wg.Go(func() { sources[i], srcErr = r.prepare(ctx, i, s, true) })
 		wg.Go(func() {
 			currents[i], curErr = r.readCurrent(ctx, i, !opts.NoBackup)
 			if curErr == nil && opts.ForwardOnly != nil {
@@ -97,13 +97,13 @@ func (p *Promoter) promote(ctx context.Context, action string, s SHA, opts Write
 	pl := planner{rep: rep}
 	for i := range n {
 		for t, tag := range p.plan.targets {
-			img := Image{Repository: r.repo(i).Name(), Source: r.sourceRef(i, s), Target: r.repo(i).Tag(tag).Name()}
+			img := Image{Repository: r.repo(i).Name(), Source: r.sourceRef(i, s), Target: r.destRepo(i).Tag(tag).Name()}
 			img.describe(sources[i], s)
 			if errs[i] != nil {
 				pl.fail(img, errs[i])
 				continue
 			}
-			pl.add(r.clients[i], img, tag, currents[i].targets[t], sources[i].desc, currents[i].backups[t], !opts.NoBackup)
+			pl.add(r.dests[i], img, tag, currents[i].targets[t], sources[i].desc, currents[i].backups[t], !opts.NoBackup)
 		}
 	}
 	return rep, r.finishPlan(ctx, rep, "verification failed", sourceRefs(r, s), errs, pl.moves)
@@ -116,7 +116,7 @@ func (p *Promoter) swap(ctx context.Context, dryRun bool) (*Report, error) {
 	defer cancel()
 	rep := &Report{Action: "rollback", DryRun: dryRun}
 	p.opts.signatures.describe(rep)
-	r := p.connect(ctx, !dryRun)
+	r := p.connect(ctx, access{write: !dryRun})
 	n := len(r.clients)
 	currents := make([]current, n)
 	signatures := make([][]*Signature, n)
@@ -137,7 +137,7 @@ func (p *Promoter) swap(ctx context.Context, dryRun bool) (*Report, error) {
 		}
 		errs[i] = joinUnique(missing...)
 		if errs[i] == nil {
-			signatures[i], errs[i] = r.clients[i].backupSignatures(ctx, currents[i].backups)
+			signatures[i], errs[i] = r.dests[i].backupSignatures(ctx, currents[i].backups)
 		}
 		return nil
 	})
@@ -145,7 +145,7 @@ func (p *Promoter) swap(ctx context.Context, dryRun bool) (*Report, error) {
 	pl := planner{rep: rep}
 	for i := range n {
 		for t, tag := range p.plan.targets {
-			img := Image{Repository: r.repo(i).Name(), Source: r.repo(i).Tag(tag + BackupSuffix).Name(), Target: r.repo(i).Tag(tag).Name()}
+			img := Image{Repository: r.repo(i).Name(), Source: r.destRepo(i).Tag(tag + BackupSuffix).Name(), Target: r.destRepo(i).Tag(tag).Name()}
 			if errs[i] != nil {
 				pl.fail(img, errs[i])
 				continue
@@ -155,7 +155,7 @@ func (p *Promoter) swap(ctx context.Context, dryRun bool) (*Report, error) {
 			if signatures[i] != nil {
 				img.Signature = signatures[i][t]
 			}
-			pl.add(r.clients[i], img, tag, currents[i].targets[t], bk, bk, true)
+			pl.add(r.dests[i], img, tag, currents[i].targets[t], bk, bk, true)
 		}
 	}
 	return rep, r.finishPlan(ctx, rep, "rollback not possible", repoNames(r), errs, pl.moves)
@@ -220,10 +220,14 @@ func (r *run) finishPlan(ctx context.Context, rep *Report, what string, refs []s
 		return rep.finish(err)
 	}
 	if rep.DryRun {
+		r.reportCopies(rep, nil)
 		return rep.finish(nil)
 	}
 	if hook := r.p.opts.afterVerify; hook != nil {
 		hook(ctx)
+	}
+	if err := r.copyAll(ctx, rep); err != nil {
+		return rep.finish(err)
 	}
 	return rep.finish(r.apply(ctx, rep, moves))
 }
@@ -231,7 +235,7 @@ func (r *run) finishPlan(ctx context.Context, rep *Report, what string, refs []s
 // readCurrent reads every target tag of repository i, and their backup tags
 // when withBackups is set, all at once.
 func (r *run) readCurrent(ctx context.Context, i int, withBackups bool) (current, error) {
-	c, err := r.client(i)
+	c, err := r.dest(i)
 	if err != nil {
 		return current{}, err
 	}

@@ -61,11 +61,20 @@ func (p *Promoter) TargetTags() []string { return append([]string(nil), p.plan.t
 
 // run is one operation's connections, made once per repository.
 type run struct {
-	p       *Promoter
-	base    http.RoundTripper
+	p    *Promoter
+	base http.RoundTripper
+	// clients[i] reads image i's source repository; nil when the run does
+	// not read sources.
 	clients []*repoClient
 	// connErrs holds why repository i could not be connected to.
 	connErrs []error
+	// dests[i] is where image i's target tags move: the destination
+	// repository, or the same client as clients[i].
+	dests    []*repoClient
+	destErrs []error
+	// copies[i] is the copy of image i to its destination, planned while
+	// reading; nil when image i is not copied.
+	copies []*imageCopy
 }
 
 // scopesPerToken bounds the repositories that one token is asked for. A
@@ -74,47 +83,111 @@ type run struct {
 // below 8 KiB.
 const scopesPerToken = 50
 
+// access says which repositories a run connects to, and with which rights.
+type access struct {
+	// sources: the run reads the source images (verify, promote). With
+	// destinations, it also checks push access to every destination.
+	sources bool
+	// write: the run moves target tags.
+	write bool
+}
+
 // connect authenticates to every registry concurrently: one ping and one
-// token per registry and batch of [scopesPerToken] repositories. A registry
-// that cannot be reached is recorded against each of its repositories, not
-// fatal, so that every failing image can be reported at once.
-func (p *Promoter) connect(ctx context.Context, write bool) *run {
+// token per registry and batch of [scopesPerToken] repositories, for all
+// the repositories the run uses there: pull for sources, push where it
+// writes. A registry that cannot be reached is recorded against each of its
+// repositories, not fatal, so that every failing image can be reported at
+// once.
+func (p *Promoter) connect(ctx context.Context, a access) *run {
 	timeout := p.opts.timeout
 	if deadline, ok := ctx.Deadline(); ok && timeout == 0 {
 		timeout = time.Until(deadline)
 	}
 	n := len(p.plan.repos)
-	r := &run{p: p, base: p.opts.baseTransport(), clients: make([]*repoClient, n), connErrs: make([]error, n)}
-	var batches [][]int
-	open := map[string]int{} // registry -> its batch still filling
+	r := &run{
+		p: p, base: p.opts.baseTransport(),
+		clients: make([]*repoClient, n), connErrs: make([]error, n),
+		dests: make([]*repoClient, n), destErrs: make([]error, n),
+		copies: make([]*imageCopy, n),
+	}
+	type endpoint struct {
+		repo   name.Repository
+		push   bool
+		client *repoClient
+		err    error
+	}
+	var endpoints []*endpoint
+	byName := map[string]*endpoint{}
+	use := func(repo name.Repository, push bool) *endpoint {
+		e, ok := byName[repo.Name()]
+		if !ok {
+			e = &endpoint{repo: repo}
+			byName[repo.Name()] = e
+			endpoints = append(endpoints, e)
+		}
+		e.push = e.push || push
+		return e
+	}
+	srcs, dsts := make([]*endpoint, n), make([]*endpoint, n)
 	for i, repo := range p.plan.repos {
-		reg := repo.RegistryStr()
+		copied := p.copied(i)
+		if a.sources {
+			srcs[i] = use(repo, a.write && !copied)
+		}
+		dsts[i] = use(p.plan.dests[i], a.write || (copied && a.sources))
+	}
+
+	var batches [][]*endpoint
+	open := map[string]int{} // registry -> its batch still filling
+	for _, e := range endpoints {
+		reg := e.repo.RegistryStr()
 		b, ok := open[reg]
 		if !ok || len(batches[b]) == scopesPerToken {
 			b = len(batches)
 			batches = append(batches, nil)
 			open[reg] = b
 		}
-		batches[b] = append(batches[b], i)
+		batches[b] = append(batches[b], e)
 	}
 	_ = forEach(ctx, len(batches), p.opts.concurrency, func(ctx context.Context, k int) error {
-		idx := batches[k]
-		repos := make([]name.Repository, len(idx))
-		for j, i := range idx {
-			repos[j] = p.plan.repos[i]
+		group := batches[k]
+		repos, push := make([]name.Repository, len(group)), make([]bool, len(group))
+		for j, e := range group {
+			repos[j], push[j] = e.repo, e.push
 		}
-		clients, err := p.opts.connect(ctx, r.base, repos, write, timeout)
-		for j, i := range idx {
+		clients, err := p.opts.connect(ctx, r.base, repos, push, timeout)
+		for j, e := range group {
 			if err != nil {
-				r.connErrs[i] = err
+				e.err = err
 			} else {
-				r.clients[i] = clients[j]
+				e.client = clients[j]
 			}
 		}
 		return nil
 	})
+	for i := range n {
+		if e := srcs[i]; e != nil {
+			r.clients[i], r.connErrs[i] = e.client, e.err
+		}
+		r.dests[i], r.destErrs[i] = dsts[i].client, dsts[i].err
+	}
 	return r
 }
+
+// copied reports whether image i is copied to another repository.
+func (p *Promoter) copied(i int) bool { return p.plan.dests[i].Name() != p.plan.repos[i].Name() }
+
+// dest returns the connection to the repository where image i's target
+// tags move, or why there is none.
+func (r *run) dest(i int) (*repoClient, error) {
+	if err := r.destErrs[i]; err != nil {
+		return nil, err
+	}
+	return r.dests[i], nil
+}
+
+// destRepo is the repository where image i's target tags move.
+func (r *run) destRepo(i int) name.Repository { return r.p.plan.dests[i] }
 
 // client returns the connection to repository i, or why there is none.
 func (r *run) client(i int) (*repoClient, error) {

@@ -74,6 +74,9 @@ type Report struct {
 	// InsecureIgnoreTlog is set when signatures were accepted without a
 	// transparency-log entry.
 	InsecureIgnoreTlog bool `json:"insecureIgnoreTlog,omitempty"`
+	// Copies has one entry per image copied to another repository before
+	// its tags moved (promote and rollback to a sha, with destinations).
+	Copies []Copy `json:"copies,omitempty"`
 }
 
 // Image is one entry of a [Report].
@@ -194,6 +197,7 @@ func (r *Report) Text() string {
 			}
 		}
 	}
+	r.copiesText(&b)
 	return b.String()
 }
 
@@ -260,6 +264,7 @@ func (r *Report) Markdown() string {
 			}
 		}
 	}
+	r.copiesMarkdown(&b)
 	var notes []string
 	for _, img := range r.Images {
 		for _, t := range img.Tags {

@@ -17,12 +17,12 @@ func (p *Promoter) Status(ctx context.Context) (*Report, error) {
 	defer cancel()
 	rep := &Report{Action: "status"}
 	p.opts.signatures.describe(rep)
-	r := p.connect(ctx, false)
+	r := p.connect(ctx, access{})
 	n, targets := len(r.clients), p.plan.targets
 	images := make([]Image, n*len(targets))
 	errs := make([]error, n)
 	_ = r.each(ctx, func(ctx context.Context, i int) error {
-		c, err := r.client(i)
+		c, err := r.dest(i)
 		if err != nil {
 			errs[i] = err
 		}
@@ -30,7 +30,7 @@ func (p *Promoter) Status(ctx context.Context) (*Report, error) {
 		var mu sync.Mutex
 		for t, tag := range targets {
 			img := &images[i*len(targets)+t]
-			*img = Image{Repository: r.repo(i).Name(), Target: r.repo(i).Tag(tag).Name()}
+			*img = Image{Repository: r.repo(i).Name(), Target: r.destRepo(i).Tag(tag).Name()}
 			if c == nil {
 				img.Outcome, img.Detail = OutcomeFailed, err.Error()
 				continue

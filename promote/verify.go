@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -35,11 +36,11 @@ func (p *Promoter) Verify(ctx context.Context, s SHA) (*Report, error) {
 	}
 	rep := &Report{Action: "verify", SHA: s.String()}
 	p.opts.signatures.describe(rep)
-	r := p.connect(ctx, false)
+	r := p.connect(ctx, access{sources: true})
 	sources := make([]source, len(r.clients))
 	errs := make([]error, len(r.clients))
 	_ = r.each(ctx, func(ctx context.Context, i int) error {
-		sources[i], errs[i] = r.verifySource(ctx, i, s)
+		sources[i], errs[i] = r.prepare(ctx, i, s, false)
 		return nil
 	})
 	for i := range r.clients {
@@ -67,8 +68,10 @@ func (r *run) sourceRef(i int, s SHA) string {
 	return r.repo(i).Tag(r.p.plan.source.render(s)).Name()
 }
 
-// verifySource reads and checks the source image of repository i.
-func (r *run) verifySource(ctx context.Context, i int, s SHA) (source, error) {
+// verifySource reads and checks the source image of repository i. Unless
+// nil, alongside runs as soon as the source manifest is read, concurrently
+// with the checks, and its error is the source's as well.
+func (r *run) verifySource(ctx context.Context, i int, s SHA, alongside func(context.Context, *remote.Descriptor) error) (source, error) {
 	c, err := r.client(i)
 	if err != nil {
 		return source{}, err
@@ -87,15 +90,24 @@ func (r *run) verifySource(ctx context.Context, i int, s SHA) (source, error) {
 	src.desc = desc
 	// Signatures are read alongside the config, as soon as the digest is known.
 	signatures := c.checkSignatures(ctx, desc.Digest, s)
+	var wg sync.WaitGroup
+	var alongsideErr error
+	if alongside != nil {
+		wg.Go(func() { alongsideErr = alongside(ctx, desc) })
+	}
 	required := r.p.plan.platforms
 	src.info, err = c.inspect(ctx, desc, s.IsFull() || len(required) > 0, s.IsFull(), required)
 	var sigErr error
 	src.signature, sigErr = signatures()
+	wg.Wait()
 	if err != nil {
 		if isAccessError(err) {
-			return src, err
+			return src, errors.Join(err, alongsideErr)
 		}
-		return src, fmt.Errorf("cannot inspect %s: %w", desc.Digest, err)
+		return src, errors.Join(fmt.Errorf("cannot inspect %s: %w", desc.Digest, err), alongsideErr)
+	}
+	if alongsideErr != nil {
+		return src, alongsideErr
 	}
 	var problems []string
 	for _, child := range src.info.children {

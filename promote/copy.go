@@ -1,0 +1,579 @@
+package promote
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// classicSuffixes are the tags cosign's classic scheme attaches to a digest
+// sha256-<hex>: signatures and attestations.
+var classicSuffixes = []string{".sig", ".att"}
+
+// imageCopy is the copy of one image, by digest, to its destination
+// repository: what the destination lacks, found while reading, and then
+// what was copied.
+type imageCopy struct {
+	src, dst *repoClient
+	root     *copyNode
+	// referrers are the OCI referrers of the root, in the order listed.
+	referrers []*copyNode
+	// tags are cosign's classic tags of the root found at the source.
+	tags []*copyTag
+
+	mu sync.Mutex
+	// blobs are the blobs the destination lacks, each once.
+	blobs []*copyBlob
+	seen  map[v1.Hash]bool
+
+	// manifestsDone counts the manifests written.
+	manifestsDone atomic.Int64
+}
+
+// copyNode is a manifest and, for an index, its children.
+type copyNode struct {
+	m manifest
+	// present: the destination has this manifest, and so all it references.
+	present  bool
+	children []*copyNode
+}
+
+// copyTag is a classic signature or attestation tag found at the source.
+type copyTag struct {
+	tag  string
+	node *copyNode
+	// upToDate: the destination's tag is at the source's digest already.
+	upToDate bool
+}
+
+// copyBlob is a blob the destination lacks.
+type copyBlob struct {
+	desc v1.Descriptor
+	// streamed counts the bytes read from the source by the current
+	// attempt; opened is set once the source was read at all.
+	streamed atomic.Int64
+	opened   atomic.Bool
+	done     atomic.Bool
+}
+
+// prepare reads what image i needs before anything is written: its
+// verified source and, when the image is copied, whether the run may push
+// to the destination, and, with plan set, what the destination lacks. The
+// reads of the destination start as soon as the source digest is known,
+// alongside the rest of the verification.
+func (r *run) prepare(ctx context.Context, i int, s SHA, plan bool) (source, error) {
+	if !r.p.copied(i) {
+		return r.verifySource(ctx, i, s, nil)
+	}
+	var wg sync.WaitGroup
+	var pushErr error
+	wg.Go(func() { pushErr = r.checkPush(ctx, i) })
+	var alongside func(context.Context, *remote.Descriptor) error
+	if plan {
+		alongside = func(ctx context.Context, desc *remote.Descriptor) error {
+			wg.Wait() // no destination read before push access is known
+			if pushErr != nil {
+				return nil
+			}
+			return r.planCopy(ctx, i, desc)
+		}
+	}
+	src, err := r.verifySource(ctx, i, s, alongside)
+	wg.Wait()
+	return src, errors.Join(err, pushErr)
+}
+
+// checkPush asks the destination of image i to start a blob upload, and
+// cancels it: a registry that would refuse the copy refuses this first.
+func (r *run) checkPush(ctx context.Context, i int) error {
+	dst, err := r.dest(i)
+	if err != nil {
+		return err
+	}
+	loc, err := dst.startUpload(ctx)
+	if err != nil {
+		return fmt.Errorf("no push access to the destination %s: %w", dst.repo.Name(), err)
+	}
+	// The session holds no data; a registry that cannot cancel it lets it
+	// expire.
+	_ = dst.cancelUpload(ctx, loc)
+	return nil
+}
+
+// planCopy finds, with reads only, what the destination of image i lacks of
+// the pinned manifest desc, everything it references, its OCI referrers and
+// its classic signature and attestation tags.
+func (r *run) planCopy(ctx context.Context, i int, desc *remote.Descriptor) error {
+	src, err := r.client(i)
+	if err != nil {
+		return err
+	}
+	dst, err := r.dest(i)
+	if err != nil {
+		return err
+	}
+	c := &imageCopy{src: src, dst: dst, seen: map[v1.Hash]bool{}}
+	root := manifestOf(desc)
+	var wg sync.WaitGroup
+	var rootErr, refErr error
+	tagErrs := make([]error, len(classicSuffixes))
+	tags := make([]*copyTag, len(classicSuffixes))
+	wg.Go(func() {
+		c.root = &copyNode{m: root}
+		c.root.present, rootErr = dst.hasManifest(ctx, root.digest)
+		if rootErr == nil && !c.root.present {
+			rootErr = c.expand(ctx, c.root)
+		}
+	})
+	wg.Go(func() { c.referrers, refErr = c.planReferrers(ctx, root.digest) })
+	for k, suffix := range classicSuffixes {
+		wg.Go(func() { tags[k], tagErrs[k] = c.planTag(ctx, classicTag(root.digest, suffix)) })
+	}
+	wg.Wait()
+	for _, t := range tags {
+		if t != nil {
+			c.tags = append(c.tags, t)
+		}
+	}
+	if err := errors.Join(append(tagErrs, rootErr, refErr)...); err != nil {
+		return fmt.Errorf("planning the copy to %s: %w", dst.repo.Name(), err)
+	}
+	r.copies[i] = c
+	return nil
+}
+
+// classicTag is the tag cosign's classic scheme uses for digest d.
+func classicTag(d v1.Hash, suffix string) string {
+	return d.Algorithm + "-" + d.Hex + suffix
+}
+
+// planReferrers lists the OCI referrers of d at the source (the referrers
+// API, or the referrers tag schema where the registry has no such API) and
+// plans the copy of each.
+func (c *imageCopy) planReferrers(ctx context.Context, d v1.Hash) ([]*copyNode, error) {
+	idx, err := remote.Referrers(c.src.repo.Digest(d.String()), remote.Reuse(c.src.puller), remote.WithContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("listing the referrers of %s: %w", d, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("listing the referrers of %s: %w", d, err)
+	}
+	nodes := make([]*copyNode, len(im.Manifests))
+	errs := make([]error, len(im.Manifests))
+	var wg sync.WaitGroup
+	for k, desc := range im.Manifests {
+		wg.Go(func() { nodes[k], errs[k] = c.planDescriptor(ctx, desc) })
+	}
+	wg.Wait()
+	return nodes, errors.Join(errs...)
+}
+
+// planTag reads a classic tag at the source and, when it exists and the
+// destination's differs, plans its copy.
+func (c *imageCopy) planTag(ctx context.Context, tag string) (*copyTag, error) {
+	var wg sync.WaitGroup
+	var cur v1.Hash
+	var curFound bool
+	var curErr error
+	wg.Go(func() { cur, curFound, curErr = c.dst.head(ctx, tag) })
+	desc, found, err := c.src.get(ctx, tag)
+	wg.Wait()
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("reading %s: %w", tag, err)
+	case !found:
+		return nil, nil
+	case curErr != nil:
+		return nil, fmt.Errorf("reading %s at the destination: %w", tag, curErr)
+	case curFound && cur == desc.Digest:
+		return &copyTag{tag: tag, node: &copyNode{m: manifestOf(desc), present: true}, upToDate: true}, nil
+	}
+	t := &copyTag{tag: tag, node: &copyNode{m: manifestOf(desc)}}
+	return t, c.expand(ctx, t.node)
+}
+
+// planDescriptor reads the manifest desc names at the source and, unless
+// the destination has it, what it references.
+func (c *imageCopy) planDescriptor(ctx context.Context, desc v1.Descriptor) (*copyNode, error) {
+	var wg sync.WaitGroup
+	var present bool
+	var headErr error
+	wg.Go(func() { present, headErr = c.dst.hasManifest(ctx, desc.Digest) })
+	got, err := c.src.puller.Get(ctx, c.src.repo.Digest(desc.Digest.String()))
+	wg.Wait()
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest %s: %w", desc.Digest, err)
+	}
+	if headErr != nil {
+		return nil, fmt.Errorf("looking for manifest %s at the destination: %w", desc.Digest, headErr)
+	}
+	n := &copyNode{m: manifestOf(got), present: present}
+	if present {
+		return n, nil
+	}
+	return n, c.expand(ctx, n)
+}
+
+// expand plans what the destination lacks of what n references: the
+// children of an index, the config and layers of an image.
+func (c *imageCopy) expand(ctx context.Context, n *copyNode) error {
+	switch mt := n.m.mediaType; {
+	case mt.IsIndex():
+		idx, err := v1.ParseIndexManifest(bytes.NewReader(n.m.raw))
+		if err != nil {
+			return fmt.Errorf("parsing index %s: %w", n.m.digest, err)
+		}
+		n.children = make([]*copyNode, len(idx.Manifests))
+		errs := make([]error, len(idx.Manifests))
+		var wg sync.WaitGroup
+		for k, child := range idx.Manifests {
+			wg.Go(func() { n.children[k], errs[k] = c.planDescriptor(ctx, child) })
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	case mt.IsImage():
+		m, err := v1.ParseManifest(bytes.NewReader(n.m.raw))
+		if err != nil {
+			return fmt.Errorf("parsing manifest %s: %w", n.m.digest, err)
+		}
+		blobs := append([]v1.Descriptor{m.Config}, m.Layers...)
+		errs := make([]error, len(blobs))
+		var wg sync.WaitGroup
+		for k, b := range blobs {
+			if !b.MediaType.IsDistributable() || !c.claim(b.Digest) {
+				continue
+			}
+			wg.Go(func() { errs[k] = c.planBlob(ctx, b) })
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	default:
+		return fmt.Errorf("manifest %s has media type %q, which cannot be copied", n.m.digest, mt)
+	}
+}
+
+// claim reports whether d is seen for the first time in this copy.
+func (c *imageCopy) claim(d v1.Hash) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seen[d] {
+		return false
+	}
+	c.seen[d] = true
+	return true
+}
+
+// planBlob adds desc to the blobs to copy unless the destination has it.
+func (c *imageCopy) planBlob(ctx context.Context, desc v1.Descriptor) error {
+	present, err := c.dst.hasBlob(ctx, desc.Digest)
+	if err != nil {
+		return fmt.Errorf("looking for blob %s at the destination: %w", desc.Digest, err)
+	}
+	if !present {
+		c.mu.Lock()
+		c.blobs = append(c.blobs, &copyBlob{desc: desc})
+		c.mu.Unlock()
+	}
+	return nil
+}
+
+// missing counts the manifests of the tree at n that the destination lacks.
+func (n *copyNode) missing() int {
+	if n == nil || n.present {
+		return 0
+	}
+	count := 1
+	for _, ch := range n.children {
+		count += ch.missing()
+	}
+	return count
+}
+
+// copyAll copies every planned image to its destination: blobs, then
+// manifests from the leaves up, then referrers and classic tags. No
+// target tag is touched. Images and blobs are copied concurrently; at most
+// the configured number of blobs are in flight in all. It returns an error
+// wrapping [ErrNotPromoted] naming every image whose copy failed.
+func (r *run) copyAll(ctx context.Context, rep *Report) error {
+	if !slices.ContainsFunc(r.copies, func(c *imageCopy) bool { return c != nil }) {
+		return nil
+	}
+	prog := newCopyProgress(r.p.opts.copyProgress, r.copies)
+	sem := make(chan struct{}, r.p.opts.copyConcurrency)
+	errs := make([]error, len(r.copies))
+	_ = r.each(ctx, func(ctx context.Context, i int) error {
+		c := r.copies[i]
+		if c == nil {
+			return nil
+		}
+		errs[i] = c.run(ctx, sem, prog)
+		prog.imageDone()
+		return nil
+	})
+	prog.finish()
+	r.reportCopies(rep, errs)
+	var lines []string
+	for i, err := range errs {
+		if err != nil {
+			lines = append(lines, "  "+r.sourceRefDigest(i)+" to "+r.destRepo(i).Name()+": "+strings.ReplaceAll(err.Error(), "\n", "\n    "))
+		}
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	for k := range rep.Images {
+		if img := &rep.Images[k]; img.Outcome == OutcomeWouldChange || img.Outcome == OutcomeUnchanged {
+			img.Outcome = OutcomeRestored
+		}
+	}
+	return fmt.Errorf("%w: copying %d of %d images to their destinations failed, so no tag moved; what was copied is content no tag points at, which a re-run reuses:\n%s",
+		ErrNotPromoted, len(lines), len(r.copies), strings.Join(lines, "\n"))
+}
+
+// sourceRefDigest names image i's pinned source by digest.
+func (r *run) sourceRefDigest(i int) string {
+	if c := r.copies[i]; c != nil {
+		return r.repo(i).Digest(c.root.m.digest.String()).Name()
+	}
+	return r.repo(i).Name()
+}
+
+// run copies one image.
+func (c *imageCopy) run(ctx context.Context, sem chan struct{}, prog *copyProgress) error {
+	errs := make([]error, len(c.blobs))
+	var wg sync.WaitGroup
+	for k, b := range c.blobs {
+		wg.Go(func() {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				errs[k] = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			errs[k] = c.copyBlob(ctx, b, prog)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if err := c.writeTree(ctx, c.root, true); err != nil {
+		return err
+	}
+	// Referrers one after another: on a registry without the referrers
+	// API, each one rewrites the subject's referrers tag.
+	for _, n := range c.referrers {
+		if err := c.writeTree(ctx, n, false); err != nil {
+			return fmt.Errorf("copying referrer %s: %w", n.m.digest, err)
+		}
+	}
+	for _, t := range c.tags {
+		if t.upToDate {
+			continue
+		}
+		if err := c.writeChildren(ctx, t.node, false); err != nil {
+			return fmt.Errorf("copying %s: %w", t.tag, err)
+		}
+		if err := c.dst.put(ctx, t.tag, t.node.m); err != nil {
+			return fmt.Errorf("writing %s: %w", t.tag, err)
+		}
+		t.node.present, t.upToDate = true, true
+		c.manifestsDone.Add(1)
+	}
+	return nil
+}
+
+// copyBlob uploads one blob from the source: mounted when both are on one
+// registry, streamed from the source's response to the destination's
+// request otherwise, never held whole in memory or on disk.
+func (c *imageCopy) copyBlob(ctx context.Context, b *copyBlob, prog *copyProgress) error {
+	var layer v1.Layer = &sourceBlob{ctx: ctx, c: c, b: b, prog: prog}
+	if c.src.repo.Registry == c.dst.repo.Registry {
+		layer = &remote.MountableLayer{Layer: layer, Reference: c.src.repo.Digest(b.desc.Digest.String())}
+	}
+	if err := c.dst.pusher.Upload(ctx, c.dst.repo, layer); err != nil {
+		return fmt.Errorf("copying blob %s: %w", b.desc.Digest, err)
+	}
+	b.done.Store(true)
+	prog.blobDone(b)
+	return nil
+}
+
+// writeTree writes the manifests of the tree at n that the destination
+// lacks, children first, and n by its digest.
+func (c *imageCopy) writeTree(ctx context.Context, n *copyNode, concurrent bool) error {
+	if n.present {
+		return nil
+	}
+	if err := c.writeChildren(ctx, n, concurrent); err != nil {
+		return err
+	}
+	if err := c.dst.pusher.Put(ctx, c.dst.repo.Digest(n.m.digest.String()), n.m); err != nil {
+		return fmt.Errorf("writing manifest %s: %w", n.m.digest, err)
+	}
+	n.present = true
+	c.manifestsDone.Add(1)
+	return nil
+}
+
+// writeChildren writes the trees of n's children: all at once with
+// concurrent set, else one after another, for the few manifests of a
+// referrer or a classic tag.
+func (c *imageCopy) writeChildren(ctx context.Context, n *copyNode, concurrent bool) error {
+	errs := make([]error, len(n.children))
+	var wg sync.WaitGroup
+	for k, ch := range n.children {
+		if concurrent {
+			wg.Go(func() { errs[k] = c.writeTree(ctx, ch, true) })
+		} else {
+			errs[k] = c.writeTree(ctx, ch, false)
+		}
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// sourceBlob is a blob read from the source as the destination's upload
+// asks for it. Its bytes are not hashed here: the destination checks the
+// digest before it commits the upload.
+type sourceBlob struct {
+	ctx  context.Context
+	c    *imageCopy
+	b    *copyBlob
+	prog *copyProgress
+}
+
+func (s *sourceBlob) Digest() (v1.Hash, error)            { return s.b.desc.Digest, nil }
+func (s *sourceBlob) Size() (int64, error)                { return s.b.desc.Size, nil }
+func (s *sourceBlob) MediaType() (types.MediaType, error) { return s.b.desc.MediaType, nil }
+
+// DiffID is not needed to copy a blob.
+func (s *sourceBlob) DiffID() (v1.Hash, error) {
+	return v1.Hash{}, errors.New("the diff ID of a copied blob is not read")
+}
+
+// Uncompressed is not needed to copy a blob.
+func (s *sourceBlob) Uncompressed() (io.ReadCloser, error) {
+	return nil, errors.New("a copied blob is not decompressed")
+}
+
+// Compressed opens the blob at the source. A retried upload opens it again,
+// and the bytes of the failed attempt no longer count as copied.
+func (s *sourceBlob) Compressed() (io.ReadCloser, error) {
+	s.prog.add(-s.b.streamed.Swap(0))
+	s.b.opened.Store(true)
+	rc, err := s.c.src.openBlob(s.ctx, s.b.desc.Digest)
+	if err != nil {
+		return nil, err
+	}
+	return &countingReader{rc: rc, n: &s.b.streamed, prog: s.prog}, nil
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	rc   io.ReadCloser
+	n    *atomic.Int64
+	prog *copyProgress
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	n, err := r.rc.Read(p)
+	if n > 0 {
+		r.n.Add(int64(n))
+		r.prog.add(int64(n))
+	}
+	return n, err
+}
+
+func (r *countingReader) Close() error { return r.rc.Close() }
+
+// openBlob streams blob d of the repository.
+func (c *repoClient) openBlob(ctx context.Context, d v1.Hash) (io.ReadCloser, error) {
+	resp, err := c.do(ctx, http.MethodGet, c.url("/blobs/"+d.String()), http.StatusOK)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// hasBlob reports whether the repository has blob d.
+func (c *repoClient) hasBlob(ctx context.Context, d v1.Hash) (bool, error) {
+	resp, err := c.do(ctx, http.MethodHead, c.url("/blobs/"+d.String()), http.StatusOK, http.StatusNotFound)
+	if err != nil {
+		return false, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK, nil
+}
+
+// hasManifest reports whether the repository has the manifest with digest d.
+func (c *repoClient) hasManifest(ctx context.Context, d v1.Hash) (bool, error) {
+	_, err := c.puller.Head(ctx, c.repo.Digest(d.String()))
+	if isNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// startUpload starts a blob upload and returns where it continues.
+func (c *repoClient) startUpload(ctx context.Context) (string, error) {
+	resp, err := c.do(ctx, http.MethodPost, c.url("/blobs/uploads/"), http.StatusAccepted)
+	if err != nil {
+		return "", err
+	}
+	resp.Body.Close()
+	loc, err := resp.Request.URL.Parse(resp.Header.Get("Location"))
+	if err != nil || resp.Header.Get("Location") == "" {
+		return "", nil
+	}
+	return loc.String(), nil
+}
+
+// cancelUpload ends the upload at location, if there is one.
+func (c *repoClient) cancelUpload(ctx context.Context, location string) error {
+	if location == "" {
+		return nil
+	}
+	resp, err := c.do(ctx, http.MethodDelete, location, http.StatusNoContent, http.StatusOK, http.StatusAccepted, http.StatusNotFound)
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
+}
+
+// url is the address of path under the repository's API.
+func (c *repoClient) url(path string) string {
+	return c.repo.Scheme() + "://" + c.repo.RegistryStr() + "/v2/" + c.repo.RepositoryStr() + path
+}
+
+// do sends one request with the registry's token and checks its status.
+// The caller closes the body of the response returned.
+func (c *repoClient) do(ctx context.Context, method, url string, want ...int) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := (&http.Client{Transport: c.auth}).Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if err := transport.CheckError(resp, want...); err != nil {
+		resp.Body.Close()
+		return nil, err
+	}
+	return resp, nil
+}

@@ -1,0 +1,165 @@
+package promote
+
+import (
+	"fmt"
+	"strings"
+)
+
+// CopyOutcome is what became of the copy of one image.
+type CopyOutcome string
+
+// The outcomes a [Copy] can have.
+const (
+	// CopyCopied: the destination now has the image, its referrers and
+	// its classic signature tags.
+	CopyCopied CopyOutcome = "copied"
+	// CopyPresent: the destination had everything already.
+	CopyPresent CopyOutcome = "present"
+	// CopyWouldCopy: a dry run found what the destination lacks.
+	CopyWouldCopy CopyOutcome = "would-copy"
+	// CopyFailed: the copy failed; what it copied is counted, and no tag
+	// points at it.
+	CopyFailed CopyOutcome = "failed"
+)
+
+// Copy is the copy of one image to its destination repository, by digest.
+type Copy struct {
+	// Source is the pinned source, such as "ghcr.io/acme/staging/api@sha256:…".
+	Source string `json:"source"`
+	// Destination is the same digest in the destination repository.
+	Destination string `json:"destination"`
+	// Outcome is what became of the copy.
+	Outcome CopyOutcome `json:"outcome"`
+	// Manifests, Blobs and Bytes are what the destination lacked: the
+	// manifests (of the image, its referrers and its classic tags), the
+	// blobs and their size. A dry run reports them as what would be copied.
+	Manifests int   `json:"manifests"`
+	Blobs     int   `json:"blobs"`
+	Bytes     int64 `json:"bytes"`
+	// Referrers are the digests of the image's OCI referrers (signatures,
+	// attestations, SBOMs) that the destination holds, or would, after the
+	// copy; SignatureTags are cosign's classic .sig and .att tags likewise.
+	Referrers     []string `json:"referrers,omitempty"`
+	SignatureTags []string `json:"signatureTags,omitempty"`
+	// ManifestsCopied, BlobsCopied and BytesCopied are what was copied:
+	// all of the above, unless the copy failed.
+	ManifestsCopied int   `json:"manifestsCopied"`
+	BlobsCopied     int   `json:"blobsCopied"`
+	BytesCopied     int64 `json:"bytesCopied"`
+	// Mounted counts the blobs that the registry mounted from the source
+	// repository instead of receiving their bytes.
+	Mounted int `json:"mounted,omitempty"`
+	// Detail says why the copy failed.
+	Detail string `json:"detail,omitempty"`
+}
+
+// reportCopies records every planned copy in rep; errs[i] is why image i's
+// copy failed, and errs is nil for a dry run.
+func (r *run) reportCopies(rep *Report, errs []error) {
+	rep.Copies = nil
+	for i, c := range r.copies {
+		if c == nil {
+			continue
+		}
+		cp := Copy{
+			Source:      r.repo(i).Digest(c.root.m.digest.String()).Name(),
+			Destination: r.destRepo(i).Digest(c.root.m.digest.String()).Name(),
+			Manifests:   c.root.missing(),
+			Blobs:       len(c.blobs),
+		}
+		for _, n := range c.referrers {
+			cp.Referrers = append(cp.Referrers, n.m.digest.String())
+			cp.Manifests += n.missing()
+		}
+		for _, t := range c.tags {
+			cp.SignatureTags = append(cp.SignatureTags, t.tag)
+			cp.Manifests += t.node.missing()
+		}
+		for _, b := range c.blobs {
+			cp.Bytes += b.desc.Size
+			if b.done.Load() {
+				cp.BlobsCopied++
+				cp.BytesCopied += b.desc.Size
+				if !b.opened.Load() && c.src.repo.Registry == c.dst.repo.Registry {
+					cp.Mounted++
+				}
+			}
+		}
+		cp.ManifestsCopied = int(c.manifestsDone.Load())
+		switch {
+		case errs == nil && cp.Manifests == 0 && cp.Blobs == 0:
+			cp.Outcome = CopyPresent
+		case errs == nil:
+			cp.Outcome = CopyWouldCopy
+		case errs[i] != nil:
+			cp.Outcome, cp.Detail = CopyFailed, errs[i].Error()
+		case cp.Manifests == 0 && cp.Blobs == 0:
+			cp.Outcome = CopyPresent
+		default:
+			cp.Outcome = CopyCopied
+		}
+		rep.Copies = append(rep.Copies, cp)
+	}
+}
+
+// summary is the human account of one copy.
+func (cp Copy) summary() string {
+	var parts []string
+	switch cp.Outcome {
+	case CopyWouldCopy, CopyPresent:
+		parts = append(parts, fmt.Sprintf("%d manifests, %d blobs (%s) missing", cp.Manifests, cp.Blobs, formatBytes(cp.Bytes)))
+	default:
+		blobs := fmt.Sprintf("%d of %d blobs (%s of %s", cp.BlobsCopied, cp.Blobs, formatBytes(cp.BytesCopied), formatBytes(cp.Bytes))
+		if cp.Mounted > 0 {
+			blobs += fmt.Sprintf(", %d mounted", cp.Mounted)
+		}
+		parts = append(parts, fmt.Sprintf("%d of %d manifests", cp.ManifestsCopied, cp.Manifests), blobs+") copied")
+	}
+	parts = append(parts, fmt.Sprintf("%d referrers", len(cp.Referrers)))
+	if len(cp.SignatureTags) > 0 {
+		parts = append(parts, "tags "+strings.Join(cp.SignatureTags, ", "))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// copiesText writes one line per copy.
+func (r *Report) copiesText(b *strings.Builder) {
+	for _, cp := range r.Copies {
+		fmt.Fprintf(b, "  %-12s %s to %s: %s\n", "copy "+string(cp.Outcome), cp.Source, repositoryOf(cp.Destination), cp.summary())
+		if cp.Detail != "" {
+			fmt.Fprintf(b, "  %-12s %s\n", "", cp.Detail)
+		}
+	}
+}
+
+// copiesMarkdown writes a table of the copies.
+func (r *Report) copiesMarkdown(b *strings.Builder) {
+	if len(r.Copies) == 0 {
+		return
+	}
+	b.WriteString("\nCopied by digest before any tag moved:\n\n| Source | Destination | Outcome | Copied | Detail |\n|---|---|---|---|---|\n")
+	for _, cp := range r.Copies {
+		fmt.Fprintf(b, "| `%s` | `%s` | %s | %s | %s |\n",
+			cp.Source, repositoryOf(cp.Destination), cp.Outcome, tableCell(cp.summary()), tableCell(cp.Detail))
+	}
+}
+
+// repositoryOf cuts the digest off a reference.
+func repositoryOf(ref string) string {
+	repo, _, _ := strings.Cut(ref, "@")
+	return repo
+}
+
+// formatBytes renders n in binary units, as a terminal shows sizes.
+func formatBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,151 @@
+package promote
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// ParseMapping splits "source=destination", the form in which a command
+// line or a module argument names a destination for a repository or a
+// prefix. Both sides must be non-empty; they are validated by [New].
+func ParseMapping(s string) (source, destination string, err error) {
+	source, destination, found := strings.Cut(s, "=")
+	switch {
+	case !found:
+		return "", "", invalid("mapping", s, "expected source=destination")
+	case source == "" || destination == "":
+		return "", "", invalid("mapping", s, "expected source=destination, both sides non-empty")
+	case strings.Contains(destination, "="):
+		return "", "", invalid("mapping", s, "expected exactly one '=' between source and destination")
+	}
+	return source, destination, nil
+}
+
+// parseDestinations validates cfg's destinations against the validated
+// source repositories and returns, for each of them, the repository whose
+// target tags move: its destination, or the repository itself. Both sides
+// of every mapping follow the rules of [Config.Repositories], and no two
+// repositories may end up at one destination.
+func parseDestinations(cfg Config, repos []name.Repository, insecure map[string]bool) ([]name.Repository, error) {
+	var errs []error
+	known := map[string]bool{}
+	for _, r := range repos {
+		known[r.Name()] = true
+	}
+
+	explicit := map[string]name.Repository{}
+	for _, src := range slices.Sorted(maps.Keys(cfg.Destinations)) {
+		dst := cfg.Destinations[src]
+		mapping := src + "=" + dst
+		srcRepo, srcErr := parseRepository(src, insecure)
+		dstRepo, dstErr := parseRepository(dst, insecure)
+		switch {
+		case srcErr != nil || dstErr != nil:
+			errs = append(errs, mappingError("destination", mapping, srcErr, dstErr))
+		case !known[srcRepo.Name()]:
+			errs = append(errs, invalid("destination", mapping, src+" is not one of the repositories promoted"))
+		default:
+			explicit[srcRepo.Name()] = dstRepo
+		}
+	}
+
+	type prefixMapping struct{ from, to string }
+	var prefixes []prefixMapping
+	for _, from := range slices.Sorted(maps.Keys(cfg.DestinationPrefixes)) {
+		to := cfg.DestinationPrefixes[from]
+		mapping := from + "=" + to
+		if err := mappingError("destination prefix", mapping, checkPrefix(from, insecure), checkPrefix(to, insecure)); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		prefixes = append(prefixes, prefixMapping{from, to})
+	}
+	// The longest prefix wins; equal lengths cannot both match one name.
+	slices.SortFunc(prefixes, func(a, b prefixMapping) int { return len(b.from) - len(a.from) })
+	used := map[string]bool{}
+
+	targets := make([]name.Repository, len(repos))
+	byTarget := map[string]string{}
+	for i, repo := range repos {
+		targets[i] = repo
+		if dst, ok := explicit[repo.Name()]; ok {
+			targets[i] = dst
+		} else {
+			for _, pm := range prefixes {
+				rest, ok := cutPrefix(repo.Name(), pm.from)
+				if !ok {
+					continue
+				}
+				used[pm.from] = true
+				dst, err := parseRepository(pm.to+rest, insecure)
+				if err != nil {
+					errs = append(errs, invalid("destination prefix", pm.from+"="+pm.to, fmt.Sprintf("maps %s to %s, which is not a valid repository", repo.Name(), pm.to+rest)))
+					break
+				}
+				targets[i] = dst
+				break
+			}
+		}
+		t := targets[i].Name()
+		if other, dup := byTarget[t]; dup {
+			errs = append(errs, invalid("destination", repo.Name()+"="+t, "two images would be promoted to one destination: "+other+" is promoted to "+t+" as well"))
+			continue
+		}
+		byTarget[t] = repo.Name()
+	}
+	for _, pm := range prefixes {
+		if !used[pm.from] {
+			errs = append(errs, invalid("destination prefix", pm.from+"="+pm.to, "matches none of the repositories promoted"))
+		}
+	}
+	return targets, errors.Join(errs...)
+}
+
+// checkPrefix accepts a registry host, or a repository under one.
+func checkPrefix(s string, insecure map[string]bool) error {
+	if !strings.Contains(s, "/") {
+		if !hostPattern.MatchString(s) || !(strings.ContainsAny(s, ".:") || s == "localhost") {
+			return invalid("prefix", s, "expected a registry host, or a repository under one, such as ghcr.io/org")
+		}
+		return nil
+	}
+	_, err := parseRepository(s, insecure)
+	return err
+}
+
+// cutPrefix returns what follows prefix in repo when prefix is the whole
+// name or ends at a path separator of it.
+func cutPrefix(repo, prefix string) (string, bool) {
+	rest, ok := strings.CutPrefix(repo, prefix)
+	if !ok || (rest != "" && !strings.HasPrefix(rest, "/")) {
+		return "", false
+	}
+	return rest, true
+}
+
+// mappingError names the mapping and says what is wrong with each side.
+func mappingError(field, mapping string, srcErr, dstErr error) error {
+	var reasons []string
+	for _, side := range []struct {
+		name string
+		err  error
+	}{{"source", srcErr}, {"destination", dstErr}} {
+		var ie *InputError
+		switch {
+		case side.err == nil:
+		case errors.As(side.err, &ie):
+			reasons = append(reasons, side.name+" "+ie.Reason)
+		default:
+			reasons = append(reasons, side.name+": "+side.err.Error())
+		}
+	}
+	if len(reasons) == 0 {
+		return nil
+	}
+	return invalid(field, mapping, strings.Join(reasons, "; "))
+}
