@@ -38,7 +38,9 @@ type imageCopy struct {
 	blobs []*copyBlob
 	seen  map[v1.Hash]bool
 
-	// manifestsDone counts the manifests written.
+	// manifests counts the manifests the destination lacked; manifestsDone
+	// those written.
+	manifests     int
 	manifestsDone atomic.Int64
 }
 
@@ -149,6 +151,13 @@ func (r *run) planCopy(ctx context.Context, i int, desc *remote.Descriptor) erro
 	}
 	if err := errors.Join(append(tagErrs, rootErr, refErr)...); err != nil {
 		return fmt.Errorf("planning the copy to %s: %w", dst.repo.Name(), err)
+	}
+	c.manifests = c.root.missing()
+	for _, n := range c.referrers {
+		c.manifests += n.missing()
+	}
+	for _, t := range c.tags {
+		c.manifests += t.node.missing()
 	}
 	r.copies[i] = c
 	return nil

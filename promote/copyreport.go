@@ -64,16 +64,14 @@ func (r *run) reportCopies(rep *Report, errs []error) {
 		cp := Copy{
 			Source:      r.repo(i).Digest(c.root.m.digest.String()).Name(),
 			Destination: r.destRepo(i).Digest(c.root.m.digest.String()).Name(),
-			Manifests:   c.root.missing(),
+			Manifests:   c.manifests,
 			Blobs:       len(c.blobs),
 		}
 		for _, n := range c.referrers {
 			cp.Referrers = append(cp.Referrers, n.m.digest.String())
-			cp.Manifests += n.missing()
 		}
 		for _, t := range c.tags {
 			cp.SignatureTags = append(cp.SignatureTags, t.tag)
-			cp.Manifests += t.node.missing()
 		}
 		for _, b := range c.blobs {
 			cp.Bytes += b.desc.Size

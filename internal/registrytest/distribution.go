@@ -28,6 +28,10 @@ type DistributionConfig struct {
 	// DisableDelete turns storage.delete.enabled off. The registry then
 	// refuses every DELETE with 405 Method Not Allowed.
 	DisableDelete bool
+	// ReadOnly puts the registry in read-only mode: it serves reads and
+	// refuses every push, as a registry does to a client without push
+	// rights.
+	ReadOnly bool
 	// StartTimeout bounds the wait for the registry to answer; zero means
 	// 30 seconds. A deadline on the start-up context applies as well.
 	StartTimeout time.Duration
@@ -43,6 +47,11 @@ func WithBasicAuth(username, password string) Option {
 		c.Username = username
 		c.Password = password
 	}
+}
+
+// WithReadOnly makes the registry refuse every push.
+func WithReadOnly() Option {
+	return func(c *DistributionConfig) { c.ReadOnly = true }
 }
 
 // WithoutDelete makes the registry refuse deletes with 405 Method Not
@@ -117,6 +126,7 @@ func startInDir(ctx context.Context, bin, dir string, cfg DistributionConfig) (*
 		secret:    rand.Text(),
 		storage:   filepath.Join(dir, "storage"),
 		delete:    !cfg.DisableDelete,
+		readOnly:  cfg.ReadOnly,
 		logLevel:  "warn",
 		realmName: "registrytest",
 	}

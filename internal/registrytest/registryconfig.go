@@ -22,6 +22,7 @@ type registryFiles struct {
 	storage   string // filesystem driver root directory
 	htpasswd  string // htpasswd path; "" leaves auth off
 	delete    bool   // storage.delete.enabled
+	readOnly  bool   // storage.maintenance.readonly.enabled
 	logLevel  string // log.level
 	realmName string // basic-auth realm
 }
@@ -35,6 +36,9 @@ func (f registryFiles) configYAML() string {
 	fmt.Fprintf(&b, "log:\n  level: %q\n  formatter: text\n  accesslog:\n    disabled: true\n", f.logLevel)
 	fmt.Fprintf(&b, "storage:\n  filesystem:\n    rootdirectory: %q\n", f.storage)
 	fmt.Fprintf(&b, "  delete:\n    enabled: %t\n", f.delete)
+	if f.readOnly {
+		fmt.Fprintf(&b, "  maintenance:\n    readonly:\n      enabled: true\n")
+	}
 	fmt.Fprintf(&b, "http:\n  addr: %q\n  secret: %q\n", f.addr, f.secret)
 	fmt.Fprintf(&b, "  headers:\n    %s: [%q]\n", instanceHeader, f.instance)
 	if f.htpasswd != "" {

@@ -1,0 +1,339 @@
+package promote_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/molecule-ai/promote/internal/registrytest"
+	"github.com/molecule-ai/promote/promote"
+)
+
+// layerSize is the size of each layer of the copied test images: a few MB,
+// so that a blob is streamed in many reads.
+const layerSize = 3 << 20
+
+// withReferrersAPI starts go-containerregistry's in-process registry with
+// the OCI referrers API turned on.
+func withReferrersAPI(t *testing.T) *registrytest.Server {
+	t.Helper()
+	hs := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(true)))
+	t.Cleanup(hs.Close)
+	return &registrytest.Server{Addr: hs.Listener.Addr().String()}
+}
+
+var (
+	distributionRegistry = func(t *testing.T) *registrytest.Server { return registrytest.Distribution(t) }
+	referrersRegistry    = withReferrersAPI
+)
+
+// side is one registry of a cross-registry promotion, behind a counting,
+// fault-injecting proxy.
+type side struct {
+	t      *testing.T
+	server *registrytest.Server
+	proxy  *registrytest.Proxy
+}
+
+func newSide(t *testing.T, start func(*testing.T) *registrytest.Server) *side {
+	s := &side{t: t, server: start(t)}
+	s.proxy = registrytest.NewProxy(t, s.server.Addr)
+	return s
+}
+
+// repo is the repository name as the code under test reaches it.
+func (s *side) repo(path string) string { return s.proxy.Addr + "/" + path }
+
+// direct is ref as the test reaches the registry, without the proxy.
+func (s *side) direct(ref string) string { return strings.Replace(ref, s.proxy.Addr, s.server.Addr, 1) }
+
+// digest reads ref from the registry itself; "" when absent.
+func (s *side) digest(ref string) string {
+	s.t.Helper()
+	d, found, err := registrytest.Digest(context.Background(), s.direct(ref), nil)
+	if err != nil {
+		s.t.Fatalf("reading %s: %v", ref, err)
+	}
+	if !found {
+		return ""
+	}
+	return d
+}
+
+// crossFixture is a promotion from repositories of one registry to
+// repositories of another.
+type crossFixture struct {
+	t        *testing.T
+	src, dst *side
+	sources  []string
+	dests    []string
+}
+
+func newCrossFixture(t *testing.T, src, dst func(*testing.T) *registrytest.Server) *crossFixture {
+	t.Helper()
+	f := &crossFixture{t: t, src: newSide(t, src)}
+	f.dst = f.src
+	if dst != nil {
+		f.dst = newSide(t, dst)
+	}
+	for _, name := range []string{"api", "worker"} {
+		f.sources = append(f.sources, f.src.repo("acme/staging/"+name))
+		f.dests = append(f.dests, f.dst.repo("acme/prod/"+name))
+	}
+	return f
+}
+
+// config promotes every source to its destination.
+func (f *crossFixture) config() promote.Config {
+	cfg := promote.Config{Repositories: f.sources, Destinations: map[string]string{}}
+	for i, s := range f.sources {
+		cfg.Destinations[s] = f.dests[i]
+	}
+	return cfg
+}
+
+func (f *crossFixture) promoter(cfg promote.Config, extra ...promote.Option) *promote.Promoter {
+	f.t.Helper()
+	opts := append([]promote.Option{
+		promote.WithAnonymous(),
+		promote.WithRetryBackoff(remote.Backoff{Duration: 5 * time.Millisecond, Factor: 2, Steps: 3}),
+		promote.WithRestoreTimeout(20 * time.Second),
+	}, extra...)
+	p, err := promote.New(cfg, opts...)
+	if err != nil {
+		f.t.Fatalf("New: %v", err)
+	}
+	return p
+}
+
+// signed is what a seeded source image carries: its digest, its OCI
+// referrers and its classic signature and attestation tags.
+type signed struct {
+	digest    string
+	referrers []string
+	classic   map[string]string // tag -> digest
+}
+
+// seed pushes, to every source repository, a two-platform index of
+// few-MB layers as staging-<sha>, signed with one OCI referrer and with
+// classic .sig and .att tags.
+func (f *crossFixture) seed(sha string) []signed {
+	f.t.Helper()
+	var out []signed
+	for _, repo := range f.sources {
+		out = append(out, f.seedOne(f.src.direct(repo), sha))
+	}
+	return out
+}
+
+func (f *crossFixture) seedOne(repo, sha string) signed {
+	f.t.Helper()
+	ctx := context.Background()
+	idx := newTestIndex(f.t, sha)
+	ref, err := name.ParseReference(repo + ":staging-" + sha[:7])
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := remote.WriteIndex(ref, idx, remote.WithContext(ctx)); err != nil {
+		f.t.Fatalf("pushing %s: %v", ref, err)
+	}
+	d, err := idx.Digest()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	size, _ := idx.Size()
+	subject := v1.Descriptor{MediaType: types.OCIImageIndex, Digest: d, Size: size}
+	s := signed{digest: d.String(), classic: map[string]string{}}
+	r := ref.Context()
+	s.referrers = append(s.referrers, pushArtifact(f.t, r.Digest(d.String()), &subject,
+		"application/vnd.dev.sigstore.bundle.v0.3+json", "application/vnd.dev.sigstore.bundle.v0.3+json"))
+	for _, suffix := range []string{".sig", ".att"} {
+		tag := "sha256-" + d.Hex + suffix
+		s.classic[tag] = pushArtifact(f.t, r.Tag(tag), nil, "", "application/vnd.dev.cosign.simplesigning.v1+json")
+	}
+	return s
+}
+
+// newTestIndex makes a linux/amd64 and linux/arm64 index whose images have
+// two layers of layerSize random bytes each, and sha as their revision.
+func newTestIndex(t *testing.T, sha string) v1.ImageIndex {
+	t.Helper()
+	var adds []mutate.IndexAddendum
+	for _, arch := range []string{"amd64", "arm64"} {
+		base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+		img, err := mutate.ConfigFile(base, &v1.ConfigFile{
+			OS: "linux", Architecture: arch, RootFS: v1.RootFS{Type: "layers"},
+			Config: v1.Config{Labels: map[string]string{"org.opencontainers.image.revision": sha}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if img, err = mutate.AppendLayers(img, static.NewLayer(randomBytes(t, layerSize), types.OCILayer)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{
+			MediaType: types.OCIManifestSchema1, Platform: &v1.Platform{OS: "linux", Architecture: arch},
+		}})
+	}
+	return mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), adds...)
+}
+
+func randomBytes(t *testing.T, n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// rawManifest is manifest bytes to PUT as they are.
+type rawManifest struct {
+	raw []byte
+	mt  types.MediaType
+}
+
+func (m rawManifest) RawManifest() ([]byte, error)        { return m.raw, nil }
+func (m rawManifest) MediaType() (types.MediaType, error) { return m.mt, nil }
+
+// pushArtifact pushes an OCI artifact with one small layer to ref (a tag,
+// or the subject's digest for a referrer) and returns its digest. With a
+// subject, go-containerregistry files it under the referrers API or the
+// referrers tag schema, whichever the registry has.
+func pushArtifact(t *testing.T, ref name.Reference, subject *v1.Descriptor, artifactType string, layerType types.MediaType) string {
+	t.Helper()
+	repo := ref.Context()
+	config := static.NewLayer([]byte("{}"), "application/vnd.oci.empty.v1+json")
+	payload := static.NewLayer(randomBytes(t, 512), layerType)
+	for _, l := range []v1.Layer{config, payload} {
+		if err := remote.WriteLayer(repo, l); err != nil {
+			t.Fatalf("pushing a blob to %s: %v", repo, err)
+		}
+	}
+	desc := func(l v1.Layer) v1.Descriptor {
+		d, _ := l.Digest()
+		sz, _ := l.Size()
+		mt, _ := l.MediaType()
+		return v1.Descriptor{MediaType: mt, Digest: d, Size: sz}
+	}
+	m := v1.Manifest{
+		SchemaVersion: 2, MediaType: types.OCIManifestSchema1, ArtifactType: artifactType,
+		Config: desc(config), Layers: []v1.Descriptor{desc(payload)}, Subject: subject,
+		Annotations: map[string]string{"dev.cosignproject.cosign/signature": "test"},
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _, err := v1.SHA256(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ref.(name.Digest); ok {
+		ref = repo.Digest(d.String())
+	}
+	if err := remote.Put(ref, rawManifest{raw, types.OCIManifestSchema1}); err != nil {
+		t.Fatalf("pushing an artifact to %s: %v", ref, err)
+	}
+	return d.String()
+}
+
+// assertCopied fails unless the destination repository holds the manifest
+// tree at digest, every blob it references, its referrers and its classic
+// tags, all with the source's digests.
+func (f *crossFixture) assertCopied(dstRepo string, want signed) {
+	f.t.Helper()
+	repo, err := name.NewRepository(f.dst.direct(dstRepo))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.assertTree(repo, want.digest)
+	idx, err := remote.Referrers(repo.Digest(want.digest))
+	if err != nil {
+		f.t.Fatalf("listing referrers at %s: %v", repo, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var got []string
+	for _, m := range im.Manifests {
+		got = append(got, m.Digest.String())
+		if m.ArtifactType == "" {
+			f.t.Errorf("referrer %s at %s has lost its artifact type", m.Digest, repo)
+		}
+		f.assertTree(repo, m.Digest.String())
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want.referrers) {
+		f.t.Errorf("referrers of %s at %s = %v, want %v", want.digest, repo, got, want.referrers)
+	}
+	for tag, d := range want.classic {
+		if got := f.dst.digest(dstRepo + ":" + tag); got != d {
+			f.t.Errorf("%s:%s = %q, want %s", dstRepo, tag, got, d)
+		}
+		f.assertTree(repo, d)
+	}
+}
+
+// assertTree fails unless repo has the manifest at digest, its children
+// and every blob, as the registry itself answers.
+func (f *crossFixture) assertTree(repo name.Repository, digest string) {
+	f.t.Helper()
+	desc, err := remote.Get(repo.Digest(digest))
+	if err != nil {
+		f.t.Errorf("%s@%s is missing: %v", repo, digest, err)
+		return
+	}
+	if desc.Digest.String() != digest {
+		f.t.Errorf("%s@%s reads back as %s", repo, digest, desc.Digest)
+	}
+	if desc.MediaType.IsIndex() {
+		idx, err := v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		for _, m := range idx.Manifests {
+			f.assertTree(repo, m.Digest.String())
+		}
+		return
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for _, b := range append([]v1.Descriptor{m.Config}, m.Layers...) {
+		resp, err := http.Head("http://" + repo.RegistryStr() + "/v2/" + repo.RepositoryStr() + "/blobs/" + b.Digest.String())
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			f.t.Errorf("blob %s of %s@%s is missing at the destination: %s", b.Digest, repo, digest, resp.Status)
+		}
+	}
+}
+
+// uploads counts the blob uploads that sent bytes through the proxy.
+func uploads(p *registrytest.Proxy) int {
+	return p.Count(http.MethodPatch, "/blobs/uploads/") + p.Count(http.MethodPut, "/blobs/uploads/")
+}
