@@ -5,17 +5,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -31,18 +27,9 @@ import (
 // so that a blob is streamed in many reads.
 const layerSize = 3 << 20
 
-// withReferrersAPI starts go-containerregistry's in-process registry with
-// the OCI referrers API turned on.
-func withReferrersAPI(t *testing.T) *registrytest.Server {
-	t.Helper()
-	hs := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(true)))
-	t.Cleanup(hs.Close)
-	return &registrytest.Server{Addr: hs.Listener.Addr().String()}
-}
-
 var (
 	distributionRegistry = func(t *testing.T) *registrytest.Server { return registrytest.Distribution(t) }
-	referrersRegistry    = withReferrersAPI
+	referrersRegistry    = func(t *testing.T) *registrytest.Server { return registrytest.InProcessWithReferrers(t) }
 )
 
 // side is one registry of a cross-registry promotion, behind a counting,

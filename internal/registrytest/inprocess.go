@@ -39,3 +39,10 @@ func serve(t testing.TB, what string, handler http.Handler) *Server {
 	})
 	return s
 }
+
+// InProcessWithReferrers is [InProcess] with the OCI referrers API turned
+// on, as registries that implement distribution-spec 1.1 have it.
+func InProcessWithReferrers(t testing.TB) *Server {
+	t.Helper()
+	return serve(t, "in-process registry with the referrers API", registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(true)))
+}
