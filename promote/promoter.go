@@ -53,6 +53,17 @@ func (p *Promoter) bound(ctx context.Context) (context.Context, context.CancelFu
 	return context.WithCancel(ctx)
 }
 
+// Destinations returns, for each repository of [Promoter.Repositories],
+// the repository where its target tags move: its destination, or the
+// repository itself.
+func (p *Promoter) Destinations() []string {
+	out := make([]string, len(p.plan.dests))
+	for i, r := range p.plan.dests {
+		out[i] = r.Name()
+	}
+	return out
+}
+
 // SourceTag returns the source tag for sha.
 func (p *Promoter) SourceTag(sha SHA) string { return p.plan.source.render(sha) }
 

@@ -34,7 +34,9 @@ const imagesEnv = "PROMOTE_IMAGES"
 type options struct {
 	sha, sourceTag, registry, username, summary, gitDir string
 	images, targets, platforms                          list
+	destinationPrefixes                                 list
 	dryRun, noBackup, jsonOut, passwordStdin            bool
+	progress                                            bool
 	forwardOnly                                         bool
 	timeout                                             time.Duration
 	signatures                                          signatureFlags
@@ -148,7 +150,17 @@ func (c *command) prepare() (*request, error) {
 	}
 	images, err := c.images()
 	errs = append(errs, err)
-	popts, err := c.credentials(images)
+	repos, dests, prefixDests, err := destinations(images, o.destinationPrefixes)
+	errs = append(errs, err)
+	cfg := promote.Config{
+		Repositories:        repos,
+		SourceTag:           o.sourceTag,
+		TargetTags:          o.targets,
+		Platforms:           o.platforms,
+		Destinations:        dests,
+		DestinationPrefixes: prefixDests,
+	}
+	popts, err := c.credentials(withDestinations(cfg))
 	errs = append(errs, err)
 	if o.signatures.set() {
 		sp, err := o.signatures.policy()
@@ -158,12 +170,8 @@ func (c *command) prepare() (*request, error) {
 	if o.timeout > 0 { // checkFlags reports the others
 		popts = append(popts, promote.WithTimeout(o.timeout))
 	}
-	req.promoter, err = promote.New(promote.Config{
-		Repositories: images,
-		SourceTag:    o.sourceTag,
-		TargetTags:   o.targets,
-		Platforms:    o.platforms,
-	}, popts...)
+	popts = append(popts, copyProgressOption(c.stderr, o.progress || (!o.set["progress"] && !o.jsonOut))...)
+	req.promoter, err = promote.New(cfg, popts...)
 	errs = append(errs, err)
 	if o.forwardOnly {
 		req.write.ForwardOnly, err = promote.OpenGitHistory(o.gitDir)

@@ -142,8 +142,9 @@ func newFlagSet(v verb, o *options) *flag.FlagSet {
 		fs.StringVar(&o.sha, "sha", "", "git commit sha of the images: 7 to 40 hex characters")
 	}
 	if v.flags&registryFlags != 0 {
-		fs.Var(&o.images, "image", "repository, fully qualified; repeat the flag for each (default: $"+imagesEnv+
+		fs.Var(&o.images, "image", "repository, fully qualified, or `SOURCE=DESTINATION` to copy the image to another repository (or registry) first and move the tags there; repeat the flag for each (default: $"+imagesEnv+
 			", separated by spaces or newlines, or else "+strings.Join(promote.DefaultRepositories(), " ")+")")
+		fs.Var(&o.destinationPrefixes, "destination-prefix", "copy every image under the `SOURCE=DESTINATION` prefix, such as ghcr.io/acme/staging=registry.example.com/prod, to the same path under DESTINATION, and move the tags there; repeatable, the longest match wins")
 		fs.Var(&o.targets, "target-tag", "tag to move; repeat the flag for each (default "+strings.Join(promote.DefaultTargetTags(), ", ")+")")
 		fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON instead of text, for every outcome")
 		fs.StringVar(&o.summary, "summary", "", "also write the report as Markdown to `FILE` (and append it to $GITHUB_STEP_SUMMARY when set)")
@@ -165,6 +166,7 @@ func newFlagSet(v verb, o *options) *flag.FlagSet {
 		fs.Var(&o.platforms, "platform", "platform every image must have, such as linux/amd64; repeat the flag for each")
 	}
 	if v.flags&writeFlags != 0 {
+		fs.BoolVar(&o.progress, "progress", false, "show the progress of the copy to the destinations on stderr (default: on, off with --json)")
 		fs.BoolVar(&o.dryRun, "dry-run", false, "make every read and no write; report what would change")
 		fs.BoolVar(&o.noBackup, "no-backup", false, "do not write <target>-previous at the target's old digest")
 	}

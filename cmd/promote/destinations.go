@@ -1,0 +1,58 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/molecule-ai/promote/promote"
+)
+
+// destinations splits each --image value, a repository or
+// "source=destination", into the repositories promoted and their
+// destinations, and reads each --destination-prefix "source=destination".
+func destinations(images, prefixes []string) (repos []string, dests, prefixDests map[string]string, err error) {
+	var errs []error
+	for _, img := range images {
+		if !strings.Contains(img, "=") {
+			repos = append(repos, img)
+			continue
+		}
+		src, dst, err := promote.ParseMapping(img)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if dests == nil {
+			dests = map[string]string{}
+		}
+		repos, dests[src] = append(repos, src), dst
+	}
+	for _, pm := range prefixes {
+		src, dst, err := promote.ParseMapping(pm)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if _, dup := prefixDests[src]; dup {
+			errs = append(errs, fmt.Errorf("--destination-prefix %s is given more than once", src))
+			continue
+		}
+		if prefixDests == nil {
+			prefixDests = map[string]string{}
+		}
+		prefixDests[src] = dst
+	}
+	return repos, dests, prefixDests, errors.Join(errs...)
+}
+
+// withDestinations lists the repositories of cfg and the destinations they
+// move to, as far as cfg is valid (New reports what is not), so that a
+// login can name the registry of either.
+func withDestinations(cfg promote.Config) []string {
+	p, err := promote.New(cfg)
+	if err != nil {
+		return cfg.Repositories
+	}
+	return append(p.Repositories(), p.Destinations()...)
+}
