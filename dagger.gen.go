@@ -76,6 +76,10 @@ func (r Promote) MarshalJSON() ([]byte, error) {
 		SignatureKey                *dagger.File
 		SignatureInsecureIgnoreTlog bool
 		SignatureTrustedRoot        *dagger.File
+		DestinationSources          []string
+		Destinations                []string
+		PrefixSources               []string
+		PrefixDestinations          []string
 	}
 	concrete.Images = r.Images
 	concrete.SourceTag = r.SourceTag
@@ -92,6 +96,10 @@ func (r Promote) MarshalJSON() ([]byte, error) {
 	concrete.SignatureKey = r.SignatureKey
 	concrete.SignatureInsecureIgnoreTlog = r.SignatureInsecureIgnoreTlog
 	concrete.SignatureTrustedRoot = r.SignatureTrustedRoot
+	concrete.DestinationSources = r.DestinationSources
+	concrete.Destinations = r.Destinations
+	concrete.PrefixSources = r.PrefixSources
+	concrete.PrefixDestinations = r.PrefixDestinations
 	return json.Marshal(&concrete)
 }
 
@@ -112,6 +120,10 @@ func (r *Promote) UnmarshalJSON(bs []byte) error {
 		SignatureKey                *dagger.File
 		SignatureInsecureIgnoreTlog bool
 		SignatureTrustedRoot        *dagger.File
+		DestinationSources          []string
+		Destinations                []string
+		PrefixSources               []string
+		PrefixDestinations          []string
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -132,6 +144,10 @@ func (r *Promote) UnmarshalJSON(bs []byte) error {
 	r.SignatureKey = concrete.SignatureKey
 	r.SignatureInsecureIgnoreTlog = concrete.SignatureInsecureIgnoreTlog
 	r.SignatureTrustedRoot = concrete.SignatureTrustedRoot
+	r.DestinationSources = concrete.DestinationSources
+	r.Destinations = concrete.Destinations
+	r.PrefixSources = concrete.PrefixSources
+	r.PrefixDestinations = concrete.PrefixDestinations
 	return nil
 }
 
@@ -515,6 +531,48 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*Promote).Verify(&parent, ctx, sha, timeout, requireProvenance)
+		case "WithDestination":
+			var parent Promote
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var source string
+			if inputArgs["source"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
+				}
+			}
+			var destination string
+			if inputArgs["destination"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["destination"]), &destination)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg destination", err))
+				}
+			}
+			return (*Promote).WithDestination(&parent, source, destination), nil
+		case "WithDestinationPrefix":
+			var parent Promote
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var source string
+			if inputArgs["source"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
+				}
+			}
+			var destination string
+			if inputArgs["destination"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["destination"]), &destination)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg destination", err))
+				}
+			}
+			return (*Promote).WithDestinationPrefix(&parent, source, destination), nil
 		case "WithPublicKey":
 			var parent Promote
 			err = json.Unmarshal(parentJSON, &parent)

@@ -61,6 +61,19 @@ type Promote struct {
 	SignatureInsecureIgnoreTlog bool
 	// +private
 	SignatureTrustedRoot *dagger.File
+
+	// Repositories copied to another repository before their tags move,
+	// and the destination of each.
+	// +private
+	DestinationSources []string
+	// +private
+	Destinations []string
+	// Prefixes whose repositories are copied, and the destination prefix
+	// of each.
+	// +private
+	PrefixSources []string
+	// +private
+	PrefixDestinations []string
 }
 
 // Configure which images are promoted, from which tag, to which tags
@@ -108,6 +121,30 @@ func (m *Promote) WithRegistryService(
 ) *Promote {
 	m.ServiceAddresses = append(m.ServiceAddresses, address)
 	m.ServiceBindings = append(m.ServiceBindings, service)
+	return m
+}
+
+// Copy an image to another repository, on any registry, before its tags move there instead (repeatable)
+func (m *Promote) WithDestination(
+	// Repository as given in images, such as ghcr.io/acme/staging/api.
+	source string,
+	// Repository the image is copied to, by digest with its signatures, and whose tags move, such as registry.example.com/prod/api.
+	destination string,
+) *Promote {
+	m.DestinationSources = append(m.DestinationSources, source)
+	m.Destinations = append(m.Destinations, destination)
+	return m
+}
+
+// Copy every image under a prefix to the same path under another prefix before its tags move there (repeatable; the longest match wins)
+func (m *Promote) WithDestinationPrefix(
+	// Registry host or repository prefix of the images, such as ghcr.io/acme/staging.
+	source string,
+	// What replaces it, such as registry.example.com/prod.
+	destination string,
+) *Promote {
+	m.PrefixSources = append(m.PrefixSources, source)
+	m.PrefixDestinations = append(m.PrefixDestinations, destination)
 	return m
 }
 
@@ -369,6 +406,9 @@ func (m *Promote) promoter(ctx context.Context, requireProvenance bool, extra ..
 		policy.RequireProvenance = requireProvenance
 		opts = append(opts, promote.WithSignaturePolicy(policy))
 	}
+	if err := m.checkDestinations(); err != nil {
+		return nil, err
+	}
 	return promote.New(m.config(), opts...)
 }
 
@@ -404,6 +444,24 @@ func (m *Promote) signaturePolicy(ctx context.Context) (promote.SignaturePolicy,
 	return policy, nil
 }
 
+// checkDestinations refuses a source given twice, which the core's maps
+// cannot tell apart from once.
+func (m *Promote) checkDestinations() error {
+	for _, sources := range []struct {
+		function string
+		names    []string
+	}{{"withDestination", m.DestinationSources}, {"withDestinationPrefix", m.PrefixSources}} {
+		seen := map[string]bool{}
+		for _, s := range sources.names {
+			if seen[s] {
+				return fmt.Errorf("%w: %s names %s more than once", promote.ErrInvalidInput, sources.function, s)
+			}
+			seen[s] = true
+		}
+	}
+	return nil
+}
+
 // config is the core configuration of the module's arguments.
 func (m *Promote) config() promote.Config {
 	return promote.Config{
@@ -411,7 +469,22 @@ func (m *Promote) config() promote.Config {
 		SourceTag:    m.SourceTag,
 		TargetTags:   m.TargetTags,
 		Platforms:    m.Platforms,
+
+		Destinations:        pairs(m.DestinationSources, m.Destinations),
+		DestinationPrefixes: pairs(m.PrefixSources, m.PrefixDestinations),
 	}
+}
+
+// pairs maps keys[i] to values[i]; nil when there are none.
+func pairs(keys, values []string) map[string]string {
+	if len(keys) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(keys))
+	for i, k := range keys {
+		out[k] = values[i]
+	}
+	return out
 }
 
 // serviceEndpoint starts svc and returns the host:port it answers on.

@@ -237,3 +237,26 @@ func TestSignatureReportConversion(t *testing.T) {
 		t.Errorf("key entry = %+v", keyed)
 	}
 }
+
+func TestChainingTranslatesDestinations(t *testing.T) {
+	m := New([]string{"ghcr.io/acme/staging/api", "ghcr.io/acme/staging/web", "ghcr.io/acme/tools"}, "", nil, nil).
+		WithDestination("ghcr.io/acme/tools", "registry.example.com/tools").
+		WithDestinationPrefix("ghcr.io/acme/staging", "registry.example.com/prod")
+	p, err := promote.New(m.config())
+	if err != nil {
+		t.Fatalf("the core rejects the translated config: %v", err)
+	}
+	if got := p.Repositories(); len(got) != 3 {
+		t.Errorf("repositories = %v", got)
+	}
+	cfg := m.config()
+	if cfg.Destinations["ghcr.io/acme/tools"] != "registry.example.com/tools" || cfg.DestinationPrefixes["ghcr.io/acme/staging"] != "registry.example.com/prod" {
+		t.Errorf("config = %+v", cfg)
+	}
+	if err := m.WithDestination("ghcr.io/acme/tools", "registry.example.com/other").checkDestinations(); !errors.Is(err, promote.ErrInvalidInput) || !strings.Contains(err.Error(), "ghcr.io/acme/tools") {
+		t.Errorf("a source given twice: %v", err)
+	}
+	if New(nil, "", nil, nil).config().Destinations != nil {
+		t.Error("no destination must leave the map nil")
+	}
+}
