@@ -160,6 +160,7 @@ func (r Report) MarshalJSON() ([]byte, error) {
 		Images             []*ReportImage
 		SignaturePolicy    string
 		InsecureIgnoreTlog bool
+		Copies             []*ReportCopy
 		JSONText           string
 		MarkdownText       string
 	}
@@ -170,6 +171,7 @@ func (r Report) MarshalJSON() ([]byte, error) {
 	concrete.Images = r.Images
 	concrete.SignaturePolicy = r.SignaturePolicy
 	concrete.InsecureIgnoreTlog = r.InsecureIgnoreTlog
+	concrete.Copies = r.Copies
 	concrete.JSONText = r.JSONText
 	concrete.MarkdownText = r.MarkdownText
 	return json.Marshal(&concrete)
@@ -184,6 +186,7 @@ func (r *Report) UnmarshalJSON(bs []byte) error {
 		Images             []*ReportImage
 		SignaturePolicy    string
 		InsecureIgnoreTlog bool
+		Copies             []*ReportCopy
 		JSONText           string
 		MarkdownText       string
 	}
@@ -198,6 +201,7 @@ func (r *Report) UnmarshalJSON(bs []byte) error {
 	r.Images = concrete.Images
 	r.SignaturePolicy = concrete.SignaturePolicy
 	r.InsecureIgnoreTlog = concrete.InsecureIgnoreTlog
+	r.Copies = concrete.Copies
 	r.JSONText = concrete.JSONText
 	r.MarkdownText = concrete.MarkdownText
 	return nil
@@ -276,6 +280,58 @@ func (r *ReportImage) UnmarshalJSON(bs []byte) error {
 	r.SignatureFoundIn = concrete.SignatureFoundIn
 	r.TransparencyLog = concrete.TransparencyLog
 	r.ProvenanceCommit = concrete.ProvenanceCommit
+	return nil
+}
+
+func (r ReportCopy) MarshalJSON() ([]byte, error) {
+	var concrete struct {
+		Source        string
+		Destination   string
+		Outcome       string
+		Manifests     int
+		Blobs         int
+		Bytes         int
+		Referrers     []string
+		SignatureTags []string
+		Detail        string
+	}
+	concrete.Source = r.Source
+	concrete.Destination = r.Destination
+	concrete.Outcome = r.Outcome
+	concrete.Manifests = r.Manifests
+	concrete.Blobs = r.Blobs
+	concrete.Bytes = r.Bytes
+	concrete.Referrers = r.Referrers
+	concrete.SignatureTags = r.SignatureTags
+	concrete.Detail = r.Detail
+	return json.Marshal(&concrete)
+}
+
+func (r *ReportCopy) UnmarshalJSON(bs []byte) error {
+	var concrete struct {
+		Source        string
+		Destination   string
+		Outcome       string
+		Manifests     int
+		Blobs         int
+		Bytes         int
+		Referrers     []string
+		SignatureTags []string
+		Detail        string
+	}
+	err := json.Unmarshal(bs, &concrete)
+	if err != nil {
+		return err
+	}
+	r.Source = concrete.Source
+	r.Destination = concrete.Destination
+	r.Outcome = concrete.Outcome
+	r.Manifests = concrete.Manifests
+	r.Blobs = concrete.Blobs
+	r.Bytes = concrete.Bytes
+	r.Referrers = concrete.Referrers
+	r.SignatureTags = concrete.SignatureTags
+	r.Detail = concrete.Detail
 	return nil
 }
 

@@ -23,6 +23,8 @@ type Report struct {
 	SignaturePolicy string
 	// Whether signatures were accepted without a transparency-log entry.
 	InsecureIgnoreTlog bool
+	// One entry per image copied to another repository before its tags moved.
+	Copies []*ReportCopy
 
 	// +private
 	JSONText string
@@ -62,6 +64,28 @@ type ReportImage struct {
 	TransparencyLog bool
 	// Source commit of the verified SLSA provenance, when it was required.
 	ProvenanceCommit string
+}
+
+// ReportCopy is the copy of one image to its destination repository.
+type ReportCopy struct {
+	// Pinned source, such as ghcr.io/acme/staging/api@sha256:….
+	Source string
+	// The same digest in the destination repository.
+	Destination string
+	// copied, present, would-copy or failed.
+	Outcome string
+	// Manifests the destination lacked (copied, or would be in a dry run).
+	Manifests int
+	// Blobs the destination lacked.
+	Blobs int
+	// Their size in bytes.
+	Bytes int
+	// Digests of the OCI referrers (signatures, attestations, SBOMs) carried along.
+	Referrers []string
+	// Cosign's classic .sig and .att tags carried along.
+	SignatureTags []string
+	// Why the copy failed.
+	Detail string
 }
 
 // The report as JSON, with the field names documented in the README
@@ -118,6 +142,19 @@ func newReport(rep *promote.Report, err error) (*Report, error) {
 			}
 		}
 		out.Images = append(out.Images, ri)
+	}
+	for _, cp := range rep.Copies {
+		out.Copies = append(out.Copies, &ReportCopy{
+			Source:        cp.Source,
+			Destination:   cp.Destination,
+			Outcome:       string(cp.Outcome),
+			Manifests:     cp.Manifests,
+			Blobs:         cp.Blobs,
+			Bytes:         int(cp.Bytes),
+			Referrers:     cp.Referrers,
+			SignatureTags: cp.SignatureTags,
+			Detail:        cp.Detail,
+		})
 	}
 	return out, nil
 }
