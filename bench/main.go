@@ -38,6 +38,8 @@ type config struct {
 	// coreConcurrency is passed to promote.WithConcurrency for the core
 	// tool; 0 keeps the package default.
 	coreConcurrency int
+	// cross runs the cross-registry case instead of the tag moves.
+	cross *crossConfig
 }
 
 func main() {
@@ -58,12 +60,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bench: %v\n", err)
 		return exitError
 	}
-	res, err := benchmark(ctx, cfg, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "bench: %v\n", err)
-		return exitError
+	var ok bool
+	if cfg.cross != nil {
+		res, err := crossBenchmark(ctx, cfg, *cfg.cross, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return exitError
+		}
+		ok = writeCrossResults(stdout, res)
+	} else {
+		res, err := benchmark(ctx, cfg, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return exitError
+		}
+		ok = writeResults(stdout, res)
 	}
-	if !writeResults(stdout, res) {
+	if !ok {
 		return exitTarget
 	}
 	return exitOK
@@ -81,6 +94,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	promoteBin := fs.String("promote-bin", "", "promote CLI to run (default: built from ./cmd/promote into a temporary directory)")
 	tools := fs.String("tools", strings.Join(allTools(), ","), "comma-separated tools to run")
 	runTimeout := fs.Duration("run-timeout", 5*time.Minute, "give up on one run of one tool after this long")
+	cross := fs.Bool("cross", false, "run the cross-registry case instead: copy N signed images to another registry, then move latest there")
+	crossSizes := fs.String("cross-n", "2,10", "comma-separated numbers of images of the cross-registry case")
+	layerMiB := fs.Int("layer-mib", 5, "size of each of the 4 layers of a cross-registry image, in MiB")
 	coreConcurrency := fs.Int("core-concurrency", 0, "concurrency of the core tool (promote.WithConcurrency); 0 keeps the package default, which the cli uses")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: go run ./bench [flags]\n\nPromotes N images with promote, crane, skopeo and regctl through a\ndelaying proxy and prints a Markdown table of the results.\n\nFlags:\n")
@@ -108,6 +124,19 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if cfg.tools, err = parseTools(*tools); err != nil {
 		return config{}, err
+	}
+	if *cross {
+		cc := &crossConfig{layerMiB: *layerMiB}
+		if cc.sizes, err = parseSizes(*crossSizes); err != nil {
+			return config{}, err
+		}
+		if *layerMiB < 1 || *layerMiB > 256 {
+			return config{}, fmt.Errorf("-layer-mib %d: expected 1 to 256", *layerMiB)
+		}
+		if cfg.smoke {
+			cc.sizes, cc.layerMiB = []int{2}, 1
+		}
+		cfg.cross = cc
 	}
 	if cfg.smoke {
 		cfg.sizes, cfg.reps = []int{2}, 1

@@ -74,7 +74,7 @@ type copyBlob struct {
 // verified source and, when the image is copied, whether the run may push
 // to the destination, and, with plan set, what the destination lacks. The
 // reads of the destination start as soon as the source digest is known,
-// alongside the rest of the verification.
+// alongside the rest of the verification and the check of push access.
 func (r *run) prepare(ctx context.Context, i int, s SHA, plan bool) (source, error) {
 	if !r.p.copied(i) {
 		return r.verifySource(ctx, i, s, nil)
@@ -84,17 +84,16 @@ func (r *run) prepare(ctx context.Context, i int, s SHA, plan bool) (source, err
 	wg.Go(func() { pushErr = r.checkPush(ctx, i) })
 	var alongside func(context.Context, *remote.Descriptor) error
 	if plan {
-		alongside = func(ctx context.Context, desc *remote.Descriptor) error {
-			wg.Wait() // no destination read before push access is known
-			if pushErr != nil {
-				return nil
-			}
-			return r.planCopy(ctx, i, desc)
-		}
+		alongside = func(ctx context.Context, desc *remote.Descriptor) error { return r.planCopy(ctx, i, desc) }
 	}
 	src, err := r.verifySource(ctx, i, s, alongside)
 	wg.Wait()
-	return src, errors.Join(err, pushErr)
+	if pushErr != nil {
+		// Without push access, what the destination lacks says nothing.
+		r.copies[i] = nil
+		return src, pushErr
+	}
+	return src, err
 }
 
 // checkPush asks the destination of image i to start a blob upload, and
@@ -380,29 +379,39 @@ func (c *imageCopy) run(ctx context.Context, sem chan struct{}, prog *copyProgre
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	if err := c.writeTree(ctx, c.root, true); err != nil {
-		return err
+	// The classic tags name the digest, and do not need it present; the
+	// referrers follow the image they refer to, one after another: on a
+	// registry without the referrers API, each one rewrites the subject's
+	// referrers tag.
+	tagErrs := make([]error, len(c.tags))
+	for k, t := range c.tags {
+		if !t.upToDate {
+			wg.Go(func() { tagErrs[k] = c.writeTag(ctx, t) })
+		}
 	}
-	// Referrers one after another: on a registry without the referrers
-	// API, each one rewrites the subject's referrers tag.
+	err := c.writeTree(ctx, c.root, true)
 	for _, n := range c.referrers {
-		if err := c.writeTree(ctx, n, false); err != nil {
-			return fmt.Errorf("copying referrer %s: %w", n.m.digest, err)
+		if err != nil {
+			break
+		}
+		if err = c.writeTree(ctx, n, false); err != nil {
+			err = fmt.Errorf("copying referrer %s: %w", n.m.digest, err)
 		}
 	}
-	for _, t := range c.tags {
-		if t.upToDate {
-			continue
-		}
-		if err := c.writeChildren(ctx, t.node, false); err != nil {
-			return fmt.Errorf("copying %s: %w", t.tag, err)
-		}
-		if err := c.dst.put(ctx, t.tag, t.node.m); err != nil {
-			return fmt.Errorf("writing %s: %w", t.tag, err)
-		}
-		t.node.present, t.upToDate = true, true
-		c.manifestsDone.Add(1)
+	wg.Wait()
+	return errors.Join(append(tagErrs, err)...)
+}
+
+// writeTag writes a classic tag and what its manifest references.
+func (c *imageCopy) writeTag(ctx context.Context, t *copyTag) error {
+	if err := c.writeChildren(ctx, t.node, false); err != nil {
+		return fmt.Errorf("copying %s: %w", t.tag, err)
 	}
+	if err := c.dst.put(ctx, t.tag, t.node.m); err != nil {
+		return fmt.Errorf("writing %s: %w", t.tag, err)
+	}
+	t.node.present, t.upToDate = true, true
+	c.manifestsDone.Add(1)
 	return nil
 }
 

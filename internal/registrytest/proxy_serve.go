@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,6 +35,9 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer p.finish(rec)
+	body := &countingBody{ReadCloser: r.Body}
+	r.Body = body
+	defer func() { p.setReceived(rec, body.n.Load()) }()
 	sw := &statusWriter{ResponseWriter: w, record: func(status int) { p.setStatus(rec, status) }}
 	ex := &exchange{rec: rec, fault: fault}
 
@@ -199,4 +203,16 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // flushing and hijacking.
 func (w *statusWriter) Unwrap() http.ResponseWriter {
 	return w.ResponseWriter
+}
+
+// countingBody counts the bytes of a request body read through it.
+type countingBody struct {
+	io.ReadCloser
+	n atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
 }

@@ -22,6 +22,9 @@ type Request struct {
 	// closed the connection instead, when the client gave up first, or
 	// while the request is still in flight.
 	Status int
+	// Received is how many bytes of the request's body the proxy read from
+	// the client.
+	Received int64
 	// Done reports whether the proxy has finished with the request. Upstream
 	// and Status are set before the client can see the outcome; Done may
 	// follow a moment later.
@@ -59,6 +62,13 @@ func (p *Proxy) setStatus(rec *Request, status int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	rec.Status = status
+}
+
+// setReceived records how many body bytes a request carried.
+func (p *Proxy) setReceived(rec *Request, n int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rec.Received = n
 }
 
 // finish marks a request's record complete.

@@ -1,0 +1,690 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/molecule-ai/promote/internal/registrytest"
+	"github.com/molecule-ai/promote/promote"
+)
+
+// Targets of the cross-registry case.
+const (
+	// crossSpeedupAt and crossSpeedup: promote's median wall at N images
+	// is this many times lower than the fastest other tool's.
+	crossSpeedupAt = 10
+	crossSpeedup   = 4.0
+	// crossRSSSlack is how much more memory the cli may use for images
+	// crossLargeFactor times larger: streaming keeps it flat.
+	crossRSSSlack    = 16 << 20
+	crossLargeFactor = 4
+)
+
+// crossConfig is the cross-registry case's part of the command line.
+type crossConfig struct {
+	sizes    []int
+	layerMiB int
+}
+
+// crossWorld is two registries, each behind a delaying proxy, and N signed
+// images at the source.
+type crossWorld struct {
+	src, dst           *registrytest.Server
+	srcProxy, dstProxy *registrytest.Proxy
+	sha                string
+	// staging are the digests of the seeded images, by repository index.
+	staging []v1.Hash
+	// runs counts the destination namespaces used: every run copies into
+	// a new one, so every run copies every blob.
+	runs int
+	// files holds the work directory and the tools' home.
+	files *world
+}
+
+// crossRepo is the i-th source repository, without a registry.
+func crossRepo(i int) string { return fmt.Sprintf("staging/service-%03d", i) }
+
+// startCrossWorld starts both registries and proxies and seeds n images
+// whose layers are layerBytes each.
+func startCrossWorld(ctx context.Context, n int, layerBytes int64) (_ *crossWorld, err error) {
+	w := &crossWorld{files: &world{}}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, w.Close())
+		}
+	}()
+	if w.files.dir, err = os.MkdirTemp("", "promote-bench-cross-"); err != nil {
+		return nil, fmt.Errorf("making a work directory: %w", err)
+	}
+	w.files.home = filepath.Join(w.files.dir, "home")
+	if err := os.Mkdir(w.files.home, 0o700); err != nil {
+		return nil, fmt.Errorf("making a home directory: %w", err)
+	}
+	for _, s := range []struct {
+		srv   **registrytest.Server
+		proxy **registrytest.Proxy
+	}{{&w.src, &w.srcProxy}, {&w.dst, &w.dstProxy}} {
+		if *s.srv, err = registrytest.StartDistribution(ctx, registrytest.DistributionConfig{}); err != nil {
+			return nil, fmt.Errorf("starting a registry: %w", err)
+		}
+		if *s.proxy, err = registrytest.StartProxy((*s.srv).Addr); err != nil {
+			return nil, fmt.Errorf("starting a proxy: %w", err)
+		}
+	}
+	if w.sha, err = newSHA(); err != nil {
+		return nil, err
+	}
+	w.staging = make([]v1.Hash, n)
+	var g errgroup.Group
+	g.SetLimit(seedConcurrency)
+	for i := range n {
+		g.Go(func() error {
+			w.staging[i], err = seedSigned(ctx, w.src.Repo(crossRepo(i))+":"+w.sourceTag(), w.sha, layerBytes)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("seeding: %w", err)
+	}
+	return w, nil
+}
+
+// Close stops the proxies and registries and removes every file.
+func (w *crossWorld) Close() error {
+	var errs []error
+	for _, p := range []*registrytest.Proxy{w.srcProxy, w.dstProxy} {
+		if p != nil {
+			errs = append(errs, p.Close())
+		}
+	}
+	for _, s := range []*registrytest.Server{w.src, w.dst} {
+		if s != nil {
+			errs = append(errs, s.Close())
+		}
+	}
+	if w.files.dir != "" {
+		errs = append(errs, os.RemoveAll(w.files.dir))
+	}
+	return errors.Join(errs...)
+}
+
+func (w *crossWorld) sourceTag() string {
+	return strings.Replace(promote.DefaultSourceTag, "{sha}", w.sha[:7], 1)
+}
+
+// seedSigned pushes to ref a linux/amd64 and linux/arm64 index, each image
+// with two random layers of layerBytes, plus a Sigstore bundle as an OCI
+// referrer and a classic .sig tag, and returns the index digest.
+func seedSigned(ctx context.Context, ref, sha string, layerBytes int64) (v1.Hash, error) {
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	// The index is written by hand: go-containerregistry's mutate adds an
+	// artifactType to each child, which skopeo refuses to copy unchanged.
+	index := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex}
+	repo := r.Context()
+	for _, arch := range []string{"amd64", "arm64"} {
+		base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+		img, err := mutate.ConfigFile(base, &v1.ConfigFile{
+			OS: "linux", Architecture: arch, RootFS: v1.RootFS{Type: "layers"},
+			Config: v1.Config{Labels: map[string]string{revisionLabel: sha}},
+		})
+		if err != nil {
+			return v1.Hash{}, err
+		}
+		for range 2 {
+			b := make([]byte, layerBytes)
+			if _, err := rand.Read(b); err != nil {
+				return v1.Hash{}, err
+			}
+			if img, err = mutate.AppendLayers(img, static.NewLayer(b, types.OCILayer)); err != nil {
+				return v1.Hash{}, err
+			}
+		}
+		d, err := img.Digest()
+		if err != nil {
+			return v1.Hash{}, err
+		}
+		size, err := img.Size()
+		if err != nil {
+			return v1.Hash{}, err
+		}
+		if err := remote.Write(repo.Digest(d.String()), img, remote.WithContext(ctx)); err != nil {
+			return v1.Hash{}, fmt.Errorf("pushing to %s: %w", repo, err)
+		}
+		index.Manifests = append(index.Manifests, v1.Descriptor{MediaType: types.OCIManifestSchema1, Size: size, Digest: d,
+			Platform: &v1.Platform{OS: "linux", Architecture: arch}})
+	}
+	raw, err := json.Marshal(index)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	if err := remote.Put(r, rawManifest{raw, types.OCIImageIndex}, remote.WithContext(ctx)); err != nil {
+		return v1.Hash{}, fmt.Errorf("pushing %s: %w", ref, err)
+	}
+	d, size, err := v1.SHA256(bytes.NewReader(raw))
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	subject := &v1.Descriptor{MediaType: types.OCIImageIndex, Digest: d, Size: size}
+	if err := pushArtifact(ctx, repo, repo.Digest(d.String()), subject, "application/vnd.dev.sigstore.bundle.v0.3+json"); err != nil {
+		return v1.Hash{}, err
+	}
+	if err := pushArtifact(ctx, repo, repo.Tag(d.Algorithm+"-"+d.Hex+".sig"), nil, "application/vnd.dev.cosign.simplesigning.v1+json"); err != nil {
+		return v1.Hash{}, err
+	}
+	return d, nil
+}
+
+// pushArtifact pushes a small OCI artifact to ref: by its own digest when
+// ref is a digest (a referrer of subject), else as the tag.
+func pushArtifact(ctx context.Context, repo name.Repository, ref name.Reference, subject *v1.Descriptor, layerType types.MediaType) error {
+	payload := make([]byte, 1024)
+	if _, err := rand.Read(payload); err != nil {
+		return err
+	}
+	config := static.NewLayer([]byte("{}"), "application/vnd.oci.empty.v1+json")
+	layer := static.NewLayer(payload, layerType)
+	var descs []v1.Descriptor
+	for _, l := range []v1.Layer{config, layer} {
+		if err := remote.WriteLayer(repo, l, remote.WithContext(ctx)); err != nil {
+			return fmt.Errorf("pushing a blob to %s: %w", repo, err)
+		}
+		d, err := partialDescriptor(l)
+		if err != nil {
+			return err
+		}
+		descs = append(descs, d)
+	}
+	m := v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1, Config: descs[0], Layers: descs[1:], Subject: subject}
+	if subject != nil {
+		m.ArtifactType = string(layerType)
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if _, ok := ref.(name.Digest); ok {
+		d, _, err := v1.SHA256(bytes.NewReader(raw))
+		if err != nil {
+			return err
+		}
+		ref = repo.Digest(d.String())
+	}
+	if err := remote.Put(ref, rawManifest{raw, types.OCIManifestSchema1}, remote.WithContext(ctx)); err != nil {
+		return fmt.Errorf("pushing %s: %w", ref, err)
+	}
+	return nil
+}
+
+// partialDescriptor describes a layer.
+func partialDescriptor(l v1.Layer) (v1.Descriptor, error) {
+	d, err := l.Digest()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	size, err := l.Size()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	mt, err := l.MediaType()
+	return v1.Descriptor{MediaType: mt, Digest: d, Size: size}, err
+}
+
+// rawManifest is a manifest to PUT as it is.
+type rawManifest struct {
+	raw []byte
+	mt  types.MediaType
+}
+
+func (m rawManifest) RawManifest() ([]byte, error)        { return m.raw, nil }
+func (m rawManifest) MediaType() (types.MediaType, error) { return m.mt, nil }
+
+// crossRun names the repositories of one run: the sources through their
+// proxy, and destinations in a namespace no run used before.
+type crossRun struct {
+	sources, dests []string
+	srcPrefix      string
+	dstPrefix      string
+}
+
+// nextRun returns the repositories of a new run over the first n images.
+func (w *crossWorld) nextRun(n int) crossRun {
+	w.runs++
+	r := crossRun{srcPrefix: w.srcProxy.Addr + "/staging", dstPrefix: fmt.Sprintf("%s/prod-%04d", w.dstProxy.Addr, w.runs)}
+	for i := range n {
+		r.sources = append(r.sources, w.srcProxy.Repo(crossRepo(i)))
+		r.dests = append(r.dests, r.dstPrefix+strings.TrimPrefix(crossRepo(i), "staging"))
+	}
+	return r
+}
+
+// checkCopied confirms that latest of every destination of r is at its
+// staging image, reading the registry itself.
+func (w *crossWorld) checkCopied(ctx context.Context, r crossRun) error {
+	var errs []error
+	for i, dst := range r.dests {
+		ref := strings.Replace(dst, w.dstProxy.Addr, w.dst.Addr, 1) + ":" + latestTag
+		d, found, err := registrytest.Digest(ctx, ref, nil)
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case !found:
+			errs = append(errs, fmt.Errorf("%s does not exist", ref))
+		case d != w.staging[i].String():
+			errs = append(errs, fmt.Errorf("%s is at %s, not at the staging image %s", ref, d, w.staging[i]))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// crossTools lists the tools of the cross-registry case.
+func crossTools() []string {
+	return []string{toolCore, toolCLI, toolCrane, toolRegctl, toolSkopeo}
+}
+
+// crossRunner copies the images of one run.
+func (ts *toolSet) crossRunner(tool string, w *crossWorld, r crossRun) func(ctx context.Context) (sample, error) {
+	src := func(i int) string { return r.sources[i] + ":" + w.sourceTag() }
+	dst := func(i int) string { return r.dests[i] + ":" + latestTag }
+	perImage := func(args func(i int) []string, bin string) func(ctx context.Context) (sample, error) {
+		return func(ctx context.Context) (sample, error) {
+			acc := sample{maxRSS: -1}
+			for i := range r.sources {
+				if _, err := ts.exec(ctx, &acc, bin, args(i)...); err != nil {
+					return sample{}, err
+				}
+			}
+			return acc, nil
+		}
+	}
+	switch tool {
+	case toolCore:
+		return func(ctx context.Context) (sample, error) {
+			start := time.Now()
+			p, err := promote.New(promote.Config{Repositories: r.sources, DestinationPrefixes: map[string]string{r.srcPrefix: r.dstPrefix}}, ts.coreOpts...)
+			if err != nil {
+				return sample{}, err
+			}
+			rep, err := p.Promote(ctx, promote.MustParseSHA(w.sha), promote.WriteOptions{})
+			wall := time.Since(start)
+			if err != nil {
+				return sample{}, fmt.Errorf("promote: %w", err)
+			}
+			return sample{wall: wall, maxRSS: -1}, checkReport(rep, len(r.sources))
+		}
+	case toolCLI:
+		return func(ctx context.Context) (sample, error) {
+			args := []string{"promote", "--sha", w.sha, "--json", "--destination-prefix", r.srcPrefix + "=" + r.dstPrefix}
+			for _, s := range r.sources {
+				args = append(args, "--image", s)
+			}
+			acc := sample{maxRSS: -1}
+			out, err := ts.exec(ctx, &acc, ts.bins[toolCLI], args...)
+			if err != nil {
+				return sample{}, err
+			}
+			var rep promote.Report
+			if err := json.Unmarshal(out, &rep); err != nil {
+				return sample{}, fmt.Errorf("reading the report of promote: %w", err)
+			}
+			return acc, checkReport(&rep, len(r.sources))
+		}
+	case toolCrane:
+		return perImage(func(i int) []string { return []string{"copy", "--insecure", src(i), dst(i)} }, ts.bins[toolCrane])
+	case toolRegctl:
+		return perImage(func(i int) []string {
+			return []string{"image", "copy", "--referrers", "--digest-tags", src(i), dst(i)}
+		}, ts.bins[toolRegctl])
+	case toolSkopeo:
+		return perImage(func(i int) []string {
+			return []string{"--policy", ts.policy, "copy", "--quiet", "--all", "--preserve-digests",
+				"--src-tls-verify=false", "--dest-tls-verify=false", "docker://" + src(i), "docker://" + dst(i)}
+		}, ts.bins[toolSkopeo])
+	}
+	return func(context.Context) (sample, error) { return sample{}, fmt.Errorf("unknown tool %q", tool) }
+}
+
+// crossKey names one setting of the cross-registry case.
+type crossKey struct {
+	tool string
+	n    int
+	// large: images crossLargeFactor times larger.
+	large bool
+}
+
+// crossCell is every run made in one setting.
+type crossCell struct {
+	walls    []time.Duration
+	requests []int
+	uploaded []int64
+	maxRSS   int64
+}
+
+// crossResults is what the cross-registry case measured.
+type crossResults struct {
+	delay      time.Duration
+	reps       int
+	smoke      bool
+	sizes      []int
+	layerBytes int64
+	tools      []string
+	skipped    map[string]error
+	versions   map[string]string
+	cells      map[crossKey]*crossCell
+	elapsed    time.Duration
+}
+
+// crossBenchmark runs the cross-registry case: every tool copies the
+// images of every N from one registry to the other, cfg.reps times, through
+// the delaying proxies. The cli also runs once on larger images, to show
+// whether its memory grows with image size.
+func crossBenchmark(ctx context.Context, cfg config, cc crossConfig, progress io.Writer) (_ *crossResults, err error) {
+	began := time.Now()
+	layer := int64(cc.layerMiB) << 20
+	maxN := cc.sizes[len(cc.sizes)-1]
+	fmt.Fprintf(progress, "bench: cross-registry: starting two registries and seeding %d images of %d MiB\n", maxN, 4*cc.layerMiB)
+	w, err := startCrossWorld(ctx, maxN, layer)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, w.Close()) }()
+	ts, tools, skipped, err := setupCrossTools(ctx, cfg, w)
+	if err != nil {
+		return nil, err
+	}
+	res := &crossResults{delay: cfg.delay, reps: cfg.reps, smoke: cfg.smoke, sizes: cc.sizes, layerBytes: layer,
+		tools: tools, skipped: skipped, versions: map[string]string{}, cells: map[crossKey]*crossCell{}}
+	for tool, e := range skipped {
+		fmt.Fprintf(progress, "bench: skipping %s: %v\n", tool, e)
+	}
+	for _, tool := range tools {
+		if bin, ok := ts.bins[tool]; ok {
+			res.versions[tool] = toolVersion(ctx, ts.env, tool, bin)
+		}
+	}
+	measure := func(k crossKey, world *crossWorld, rep int) error {
+		r := world.nextRun(k.n)
+		for _, p := range []*registrytest.Proxy{world.srcProxy, world.dstProxy} {
+			p.SetDelay(cfg.delay)
+			p.Reset()
+		}
+		runCtx, cancel := context.WithTimeout(ctx, cfg.runTimeout)
+		s, err := ts.crossRunner(k.tool, world, r)(runCtx)
+		cancel()
+		reqs := append(world.srcProxy.Requests(), world.dstProxy.Requests()...)
+		var up int64
+		for _, rq := range world.dstProxy.Requests() {
+			up += rq.Received
+		}
+		for _, p := range []*registrytest.Proxy{world.srcProxy, world.dstProxy} {
+			p.SetDelay(0)
+		}
+		if err != nil {
+			return fmt.Errorf("%s, N=%d: %w", k.tool, k.n, err)
+		}
+		if err := world.checkCopied(ctx, r); err != nil {
+			return fmt.Errorf("%s, N=%d: %w", k.tool, k.n, err)
+		}
+		c, ok := res.cells[k]
+		if !ok {
+			c = &crossCell{maxRSS: -1}
+			res.cells[k] = c
+		}
+		c.walls, c.requests, c.uploaded = append(c.walls, s.wall), append(c.requests, len(reqs)), append(c.uploaded, up)
+		c.maxRSS = max(c.maxRSS, s.maxRSS)
+		fmt.Fprintf(progress, "bench: cross N=%-3d rep %d %-6s %8.3fs %5d requests %7.1f MiB uploaded\n",
+			k.n, rep+1, k.tool, s.wall.Seconds(), len(reqs), float64(up)/(1<<20))
+		return nil
+	}
+	for ni, n := range cc.sizes {
+		for rep := range cfg.reps {
+			for _, tool := range rotate(tools, rep+ni) {
+				if err := measure(crossKey{tool: tool, n: n}, w, rep); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	if slices.Contains(tools, toolCLI) && !cfg.smoke {
+		fmt.Fprintf(progress, "bench: cross-registry: seeding %d images of %d MiB\n", cc.sizes[0], 4*crossLargeFactor*cc.layerMiB)
+		large, err := startCrossWorld(ctx, cc.sizes[0], crossLargeFactor*layer)
+		if err != nil {
+			return nil, err
+		}
+		defer func() { err = errors.Join(err, large.Close()) }()
+		for rep := range cfg.reps {
+			if err := measure(crossKey{tool: toolCLI, n: cc.sizes[0], large: true}, large, rep); err != nil {
+				return nil, err
+			}
+		}
+	}
+	res.elapsed = time.Since(began)
+	return res, nil
+}
+
+// setupCrossTools finds the tools, builds the cli, and configures regctl
+// and skopeo for both registries.
+func setupCrossTools(ctx context.Context, cfg config, w *crossWorld) (*toolSet, []string, map[string]error, error) {
+	var tools []string
+	for _, t := range cfg.tools {
+		if slices.Contains(crossTools(), t) {
+			tools = append(tools, t)
+		}
+	}
+	ts := &toolSet{w: w.files, env: w.files.childEnv(), bins: map[string]string{}, coreOpts: []promote.Option{promote.WithAnonymous()}}
+	var err error
+	if ts.rusage, err = build(ctx, w.files.dir, "github.com/molecule-ai/promote/bench/rusage"); err != nil {
+		return nil, nil, nil, err
+	}
+	ts.usageFile = filepath.Join(w.files.dir, "rusage.out")
+	skipped := map[string]error{}
+	var run []string
+	for _, tool := range tools {
+		switch tool {
+		case toolCore:
+		case toolCLI:
+			bin := cfg.promoteBin
+			if bin == "" {
+				if bin, err = build(ctx, w.files.dir, "github.com/molecule-ai/promote/cmd/promote"); err != nil {
+					return nil, nil, nil, err
+				}
+			}
+			ts.bins[tool] = bin
+		default:
+			bin, err := findTool(tool, cfg.toolsDir)
+			if err != nil {
+				if cfg.smoke {
+					skipped[tool] = err
+					continue
+				}
+				return nil, nil, nil, err
+			}
+			ts.bins[tool] = bin
+		}
+		run = append(run, tool)
+	}
+	if _, ok := ts.bins[toolSkopeo]; ok {
+		ts.policy = filepath.Join(w.files.dir, "policy.json")
+		if err := os.WriteFile(ts.policy, []byte(`{"default":[{"type":"insecureAcceptAnything"}]}`+"\n"), 0o600); err != nil {
+			return nil, nil, nil, fmt.Errorf("writing the skopeo policy: %w", err)
+		}
+	}
+	if bin, ok := ts.bins[toolRegctl]; ok {
+		for _, p := range []*registrytest.Proxy{w.srcProxy, w.dstProxy} {
+			acc := sample{maxRSS: -1}
+			if _, err := ts.exec(ctx, &acc, bin, "registry", "set", "--tls", "disabled", p.Addr); err != nil {
+				return nil, nil, nil, fmt.Errorf("configuring regctl: %w", err)
+			}
+		}
+	}
+	if len(run) == 0 {
+		return nil, nil, nil, errors.New("no tool to run")
+	}
+	return ts, run, skipped, nil
+}
+
+// crossRow is one line of the cross-registry table.
+type crossRow struct {
+	key      crossKey
+	wall     time.Duration
+	requests string
+	uploaded int64
+	maxRSS   int64
+	// speedup is the fastest other tool's median wall divided by this
+	// one's, for promote's rows; 0 otherwise or when no other tool ran.
+	speedup float64
+}
+
+// rows computes the table: every N, then every tool, then the cli on the
+// larger images.
+func (r *crossResults) rows() []crossRow {
+	var out []crossRow
+	for _, n := range r.sizes {
+		fastest := time.Duration(0)
+		for _, tool := range []string{toolCrane, toolRegctl, toolSkopeo} {
+			if c, ok := r.cells[crossKey{tool: tool, n: n}]; ok {
+				if m := median(c.walls); fastest == 0 || m < fastest {
+					fastest = m
+				}
+			}
+		}
+		for _, k := range append(toolKeys(r.tools, n), crossKey{tool: toolCLI, n: n, large: true}) {
+			c, ok := r.cells[k]
+			if !ok {
+				continue
+			}
+			rw := crossRow{key: k, wall: median(c.walls), requests: countRange(c.requests), uploaded: medianInt(c.uploaded), maxRSS: c.maxRSS}
+			if (k.tool == toolCore || k.tool == toolCLI) && !k.large && fastest > 0 {
+				rw.speedup = float64(fastest) / float64(rw.wall)
+			}
+			out = append(out, rw)
+		}
+	}
+	return out
+}
+
+func toolKeys(tools []string, n int) []crossKey {
+	out := make([]crossKey, len(tools))
+	for i, t := range tools {
+		out[i] = crossKey{tool: t, n: n}
+	}
+	return out
+}
+
+// medianInt is the median of xs, the lower middle one for an even count.
+func medianInt(xs []int64) int64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[(len(s)-1)/2]
+}
+
+// crossChecks evaluates the cross-registry targets.
+func crossChecks(r *crossResults, rows []crossRow) []check {
+	var out []check
+	find := func(k crossKey) (crossRow, bool) {
+		i := slices.IndexFunc(rows, func(rw crossRow) bool { return rw.key == k })
+		if i < 0 {
+			return crossRow{}, false
+		}
+		return rows[i], true
+	}
+	verdict := map[bool]string{true: "PASS", false: "FAIL"}
+	for _, tool := range []string{toolCore, toolCLI} {
+		rw, ok := find(crossKey{tool: tool, n: crossSpeedupAt})
+		if !ok || rw.speedup == 0 {
+			out = append(out, check{"SKIP", fmt.Sprintf("%s N=%d: %gx lower wall than the fastest other tool (not measured)", tool, crossSpeedupAt, crossSpeedup)})
+			continue
+		}
+		out = append(out, check{verdict[rw.speedup >= crossSpeedup],
+			fmt.Sprintf("%s N=%d: median wall %.2fx lower than the fastest other tool's (target >= %gx)", tool, crossSpeedupAt, rw.speedup, crossSpeedup)})
+	}
+	small, okS := find(crossKey{tool: toolCLI, n: r.sizes[0]})
+	large, okL := find(crossKey{tool: toolCLI, n: r.sizes[0], large: true})
+	if okS && okL && small.maxRSS > 0 && large.maxRSS > 0 {
+		out = append(out, check{verdict[large.maxRSS <= small.maxRSS+crossRSSSlack],
+			fmt.Sprintf("cli N=%d: peak RSS %s with %d MiB images, %s with %d MiB images (target: at most %d MiB more)",
+				r.sizes[0], formatRSS(small.maxRSS), 4*r.layerBytes>>20, formatRSS(large.maxRSS), 4*crossLargeFactor*r.layerBytes>>20, crossRSSSlack>>20)})
+	} else {
+		out = append(out, check{"SKIP", "cli: peak RSS flat with image size (not measured)"})
+	}
+	return out
+}
+
+// writeCrossResults prints the cross-registry table and targets as
+// Markdown, and reports whether no target failed.
+func writeCrossResults(w io.Writer, r *crossResults) bool {
+	fmt.Fprintf(w, "### promote benchmark: across registries\n\n")
+	mode := fmt.Sprintf("%d repetitions, medians", r.reps)
+	if r.smoke {
+		mode = "smoke run, 1 repetition"
+	}
+	fmt.Fprintf(w, "Two distribution registries on loopback, each behind a proxy adding %s per request; "+
+		"each image is a linux/amd64 + linux/arm64 index of 4 layers of %d MiB (%d MiB), signed with an OCI referrer and a classic .sig tag; "+
+		"every run copies into new destination repositories; %s. Took %s.\n\n",
+		r.delay, r.layerBytes>>20, 4*r.layerBytes>>20, mode, r.elapsed.Round(time.Second))
+	fmt.Fprintf(w, "Machine: %s\n\n", machine())
+	var vs []string
+	for _, tool := range r.tools {
+		if v := r.versions[tool]; v != "" {
+			vs = append(vs, tool+" "+v)
+		}
+	}
+	if len(vs) > 0 {
+		fmt.Fprintf(w, "Tools: %s. core and cli: promote with --destination-prefix, copying and then moving latest; "+
+			"crane copy, regctl image copy --referrers --digest-tags and skopeo copy --all --preserve-digests: one process per image.\n\n", strings.Join(vs, ", "))
+	}
+	for tool, e := range r.skipped {
+		fmt.Fprintf(w, "Skipped %s: %v.\n\n", tool, e)
+	}
+	fmt.Fprintf(w, "| N | tool | image size | requests | uploaded | wall, %s delay | peak RSS | fastest other ÷ tool |\n|--:|:--|--:|--:|--:|--:|--:|--:|\n", r.delay)
+	rows := r.rows()
+	for _, rw := range rows {
+		size := 4 * r.layerBytes
+		if rw.key.large {
+			size *= crossLargeFactor
+		}
+		speedup := "-"
+		if rw.speedup > 0 {
+			speedup = fmt.Sprintf("%.1fx", rw.speedup)
+		}
+		fmt.Fprintf(w, "| %d | %s | %d MiB | %s | %.1f MiB | %.3f s | %s | %s |\n",
+			rw.key.n, rw.key.tool, size>>20, rw.requests, float64(rw.uploaded)/(1<<20), rw.wall.Seconds(), formatRSS(rw.maxRSS), speedup)
+	}
+	fmt.Fprintln(w)
+	if r.smoke {
+		fmt.Fprintf(w, "Targets: not checked in a smoke run.\n\n")
+		return true
+	}
+	ok := true
+	fmt.Fprintf(w, "Targets:\n\n")
+	for _, c := range crossChecks(r, rows) {
+		fmt.Fprintf(w, "- %s %s\n", c.status, c.text)
+		ok = ok && c.status != "FAIL"
+	}
+	fmt.Fprintln(w)
+	return ok
+}
