@@ -24,4 +24,10 @@
 // Tags are moved the way `crane tag` moves them: the manifest bytes that were
 // verified are PUT to the target tag, so no layer is pulled and the source tag
 // is never resolved a second time.
+//
+// With [Config.Destinations] or [Config.DestinationPrefixes], an image's
+// tags move in another repository, on any registry. Promote then first
+// copies each pinned digest there, with every child manifest, blob, OCI
+// referrer and classic .sig/.att tag, and moves no tag unless every copy
+// succeeded; the tag moves that follow keep the rules above.
 package promote
