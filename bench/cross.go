@@ -46,16 +46,15 @@ type crossConfig struct {
 }
 
 // crossWorld is two registries, each behind a delaying proxy, and N signed
-// images at the source.
+// images at the source. Every run copies into a new destination registry:
+// one that never held the blobs cannot mount them from elsewhere, and
+// every tool uploads every blob.
 type crossWorld struct {
 	src, dst           *registrytest.Server
 	srcProxy, dstProxy *registrytest.Proxy
 	sha                string
 	// staging are the digests of the seeded images, by repository index.
 	staging []v1.Hash
-	// runs counts the destination namespaces used: every run copies into
-	// a new one, so every run copies every blob.
-	runs int
 	// files holds the work directory and the tools' home.
 	files *world
 }
@@ -79,16 +78,8 @@ func startCrossWorld(ctx context.Context, n int, layerBytes int64) (_ *crossWorl
 	if err := os.Mkdir(w.files.home, 0o700); err != nil {
 		return nil, fmt.Errorf("making a home directory: %w", err)
 	}
-	for _, s := range []struct {
-		srv   **registrytest.Server
-		proxy **registrytest.Proxy
-	}{{&w.src, &w.srcProxy}, {&w.dst, &w.dstProxy}} {
-		if *s.srv, err = registrytest.StartDistribution(ctx, registrytest.DistributionConfig{}); err != nil {
-			return nil, fmt.Errorf("starting a registry: %w", err)
-		}
-		if *s.proxy, err = registrytest.StartProxy((*s.srv).Addr); err != nil {
-			return nil, fmt.Errorf("starting a proxy: %w", err)
-		}
+	if w.src, w.srcProxy, err = startBehindProxy(ctx); err != nil {
+		return nil, err
 	}
 	if w.sha, err = newSHA(); err != nil {
 		return nil, err
@@ -108,19 +99,35 @@ func startCrossWorld(ctx context.Context, n int, layerBytes int64) (_ *crossWorl
 	return w, nil
 }
 
+// startBehindProxy starts a distribution registry and a proxy in front of
+// it.
+func startBehindProxy(ctx context.Context) (*registrytest.Server, *registrytest.Proxy, error) {
+	srv, err := registrytest.StartDistribution(ctx, registrytest.DistributionConfig{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting a registry: %w", err)
+	}
+	proxy, err := registrytest.StartProxy(srv.Addr)
+	if err != nil {
+		return nil, nil, errors.Join(fmt.Errorf("starting a proxy: %w", err), srv.Close())
+	}
+	return srv, proxy, nil
+}
+
+// closeBehindProxy stops a proxy and its registry, either of which may be nil.
+func closeBehindProxy(srv *registrytest.Server, proxy *registrytest.Proxy) error {
+	var errs []error
+	if proxy != nil {
+		errs = append(errs, proxy.Close())
+	}
+	if srv != nil {
+		errs = append(errs, srv.Close())
+	}
+	return errors.Join(errs...)
+}
+
 // Close stops the proxies and registries and removes every file.
 func (w *crossWorld) Close() error {
-	var errs []error
-	for _, p := range []*registrytest.Proxy{w.srcProxy, w.dstProxy} {
-		if p != nil {
-			errs = append(errs, p.Close())
-		}
-	}
-	for _, s := range []*registrytest.Server{w.src, w.dst} {
-		if s != nil {
-			errs = append(errs, s.Close())
-		}
-	}
+	errs := []error{closeBehindProxy(w.src, w.srcProxy), closeBehindProxy(w.dst, w.dstProxy)}
 	if w.files.dir != "" {
 		errs = append(errs, os.RemoveAll(w.files.dir))
 	}
@@ -268,15 +275,23 @@ type crossRun struct {
 	dstPrefix      string
 }
 
-// nextRun returns the repositories of a new run over the first n images.
-func (w *crossWorld) nextRun(n int) crossRun {
-	w.runs++
-	r := crossRun{srcPrefix: w.srcProxy.Addr + "/staging", dstPrefix: fmt.Sprintf("%s/prod-%04d", w.dstProxy.Addr, w.runs)}
+// nextRun starts a new, empty destination registry and returns the
+// repositories of a run over the first n images.
+func (w *crossWorld) nextRun(ctx context.Context, n int) (crossRun, error) {
+	err := closeBehindProxy(w.dst, w.dstProxy)
+	w.dst, w.dstProxy = nil, nil
+	if err != nil {
+		return crossRun{}, err
+	}
+	if w.dst, w.dstProxy, err = startBehindProxy(ctx); err != nil {
+		return crossRun{}, err
+	}
+	r := crossRun{srcPrefix: w.srcProxy.Addr + "/staging", dstPrefix: w.dstProxy.Addr + "/prod"}
 	for i := range n {
 		r.sources = append(r.sources, w.srcProxy.Repo(crossRepo(i)))
 		r.dests = append(r.dests, r.dstPrefix+strings.TrimPrefix(crossRepo(i), "staging"))
 	}
-	return r
+	return r, nil
 }
 
 // checkCopied confirms that latest of every destination of r is at its
@@ -424,7 +439,13 @@ func crossBenchmark(ctx context.Context, cfg config, cc crossConfig, progress io
 		}
 	}
 	measure := func(k crossKey, world *crossWorld, rep int) error {
-		r := world.nextRun(k.n)
+		r, err := world.nextRun(ctx, k.n)
+		if err != nil {
+			return err
+		}
+		if err := ts.configureRegctl(ctx, world.srcProxy, world.dstProxy); err != nil {
+			return err
+		}
 		for _, p := range []*registrytest.Proxy{world.srcProxy, world.dstProxy} {
 			p.SetDelay(cfg.delay)
 			p.Reset()
@@ -493,53 +514,9 @@ func setupCrossTools(ctx context.Context, cfg config, w *crossWorld) (*toolSet, 
 		}
 	}
 	ts := &toolSet{w: w.files, env: w.files.childEnv(), bins: map[string]string{}, coreOpts: []promote.Option{promote.WithAnonymous()}}
-	var err error
-	if ts.rusage, err = build(ctx, w.files.dir, "github.com/molecule-ai/promote/bench/rusage"); err != nil {
+	run, skipped, err := ts.install(ctx, cfg, tools)
+	if err != nil {
 		return nil, nil, nil, err
-	}
-	ts.usageFile = filepath.Join(w.files.dir, "rusage.out")
-	skipped := map[string]error{}
-	var run []string
-	for _, tool := range tools {
-		switch tool {
-		case toolCore:
-		case toolCLI:
-			bin := cfg.promoteBin
-			if bin == "" {
-				if bin, err = build(ctx, w.files.dir, "github.com/molecule-ai/promote/cmd/promote"); err != nil {
-					return nil, nil, nil, err
-				}
-			}
-			ts.bins[tool] = bin
-		default:
-			bin, err := findTool(tool, cfg.toolsDir)
-			if err != nil {
-				if cfg.smoke {
-					skipped[tool] = err
-					continue
-				}
-				return nil, nil, nil, err
-			}
-			ts.bins[tool] = bin
-		}
-		run = append(run, tool)
-	}
-	if _, ok := ts.bins[toolSkopeo]; ok {
-		ts.policy = filepath.Join(w.files.dir, "policy.json")
-		if err := os.WriteFile(ts.policy, []byte(`{"default":[{"type":"insecureAcceptAnything"}]}`+"\n"), 0o600); err != nil {
-			return nil, nil, nil, fmt.Errorf("writing the skopeo policy: %w", err)
-		}
-	}
-	if bin, ok := ts.bins[toolRegctl]; ok {
-		for _, p := range []*registrytest.Proxy{w.srcProxy, w.dstProxy} {
-			acc := sample{maxRSS: -1}
-			if _, err := ts.exec(ctx, &acc, bin, "registry", "set", "--tls", "disabled", p.Addr); err != nil {
-				return nil, nil, nil, fmt.Errorf("configuring regctl: %w", err)
-			}
-		}
-	}
-	if len(run) == 0 {
-		return nil, nil, nil, errors.New("no tool to run")
 	}
 	return ts, run, skipped, nil
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/molecule-ai/promote/internal/registrytest"
 	"github.com/molecule-ai/promote/promote"
 )
 
@@ -358,28 +359,23 @@ func toolVersion(ctx context.Context, env []string, tool, bin string) string {
 	return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(string(out)), "skopeo version "))
 }
 
-// setupTools finds the executables of the tools in cfg, builds the cli
-// when none is given, and writes the tools' configuration. It returns the
-// tools that can run and, in smoke mode, the third-party tools skipped as
-// missing.
-func setupTools(ctx context.Context, cfg config, w *world) (ts *toolSet, run []string, skipped map[string]error, err error) {
-	ts = &toolSet{w: w, env: w.childEnv(), bins: map[string]string{}, coreOpts: []promote.Option{promote.WithAnonymous()}}
-	if cfg.coreConcurrency > 0 {
-		ts.coreOpts = append(ts.coreOpts, promote.WithConcurrency(cfg.coreConcurrency))
-	}
+// install builds the rusage command and, unless given, the cli; finds the
+// other tools among those listed; and writes skopeo's policy. It returns
+// the tools that can run and, in smoke mode, those skipped as missing.
+func (ts *toolSet) install(ctx context.Context, cfg config, tools []string) (run []string, skipped map[string]error, err error) {
 	skipped = map[string]error{}
-	if ts.rusage, err = build(ctx, w.dir, "github.com/molecule-ai/promote/bench/rusage"); err != nil {
-		return nil, nil, nil, err
+	if ts.rusage, err = build(ctx, ts.w.dir, "github.com/molecule-ai/promote/bench/rusage"); err != nil {
+		return nil, nil, err
 	}
-	ts.usageFile = filepath.Join(w.dir, "rusage.out")
-	for _, tool := range cfg.tools {
+	ts.usageFile = filepath.Join(ts.w.dir, "rusage.out")
+	for _, tool := range tools {
 		switch tool {
 		case toolCore:
 		case toolCLI:
 			bin := cfg.promoteBin
 			if bin == "" {
-				if bin, err = build(ctx, w.dir, "github.com/molecule-ai/promote/cmd/promote"); err != nil {
-					return nil, nil, nil, err
+				if bin, err = build(ctx, ts.w.dir, "github.com/molecule-ai/promote/cmd/promote"); err != nil {
+					return nil, nil, err
 				}
 			}
 			ts.bins[tool] = bin
@@ -390,27 +386,55 @@ func setupTools(ctx context.Context, cfg config, w *world) (ts *toolSet, run []s
 					skipped[tool] = err
 					continue
 				}
-				return nil, nil, nil, err
+				return nil, nil, err
 			}
 			ts.bins[tool] = bin
 		}
 		run = append(run, tool)
 	}
 	if _, ok := ts.bins[toolSkopeo]; ok {
-		ts.policy = filepath.Join(w.dir, "policy.json")
+		ts.policy = filepath.Join(ts.w.dir, "policy.json")
 		policy := `{"default":[{"type":"insecureAcceptAnything"}]}` + "\n"
 		if err := os.WriteFile(ts.policy, []byte(policy), 0o600); err != nil {
-			return nil, nil, nil, fmt.Errorf("writing the skopeo policy: %w", err)
-		}
-	}
-	if bin, ok := ts.bins[toolRegctl]; ok {
-		acc := sample{maxRSS: -1}
-		if _, err := ts.exec(ctx, &acc, bin, "registry", "set", "--tls", "disabled", w.proxy.Addr); err != nil {
-			return nil, nil, nil, fmt.Errorf("configuring regctl: %w", err)
+			return nil, nil, fmt.Errorf("writing the skopeo policy: %w", err)
 		}
 	}
 	if len(run) == 0 {
-		return nil, nil, nil, errors.New("no tool to run")
+		return nil, nil, errors.New("no tool to run")
+	}
+	return run, skipped, nil
+}
+
+// configureRegctl tells regctl, when it runs, to reach the proxies over
+// plain HTTP.
+func (ts *toolSet) configureRegctl(ctx context.Context, proxies ...*registrytest.Proxy) error {
+	bin, ok := ts.bins[toolRegctl]
+	if !ok {
+		return nil
+	}
+	for _, p := range proxies {
+		acc := sample{maxRSS: -1}
+		if _, err := ts.exec(ctx, &acc, bin, "registry", "set", "--tls", "disabled", p.Addr); err != nil {
+			return fmt.Errorf("configuring regctl: %w", err)
+		}
+	}
+	return nil
+}
+
+// setupTools finds the executables of the tools in cfg, builds the cli
+// when none is given, and writes the tools' configuration. It returns the
+// tools that can run and, in smoke mode, the third-party tools skipped as
+// missing.
+func setupTools(ctx context.Context, cfg config, w *world) (ts *toolSet, run []string, skipped map[string]error, err error) {
+	ts = &toolSet{w: w, env: w.childEnv(), bins: map[string]string{}, coreOpts: []promote.Option{promote.WithAnonymous()}}
+	if cfg.coreConcurrency > 0 {
+		ts.coreOpts = append(ts.coreOpts, promote.WithConcurrency(cfg.coreConcurrency))
+	}
+	if run, skipped, err = ts.install(ctx, cfg, cfg.tools); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := ts.configureRegctl(ctx, w.proxy); err != nil {
+		return nil, nil, nil, err
 	}
 	return ts, run, skipped, nil
 }

@@ -38,10 +38,24 @@ func (o *options) baseTransport() http.RoundTripper {
 	if len(o.endpoints) > 0 {
 		t = &endpointTransport{inner: t, endpoints: o.endpoints}
 	}
-	t = transport.NewRetry(t,
+	retrying := transport.NewRetry(t,
 		transport.WithRetryBackoff(o.backoff),
 		transport.WithRetryStatusCodes(retryStatusCodes...))
-	return transport.NewUserAgent(t, o.userAgent)
+	return transport.NewUserAgent(bodilessRetry{retrying: retrying, once: t}, o.userAgent)
+}
+
+// bodilessRetry retries only requests without a body. The same request
+// cannot send a body twice, so whoever sends one, such as a blob upload
+// streamed from another registry, retries the whole exchange itself.
+type bodilessRetry struct {
+	retrying, once http.RoundTripper
+}
+
+func (t bodilessRetry) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return t.retrying.RoundTrip(req)
+	}
+	return t.once.RoundTrip(req)
 }
 
 // endpointTransport sends requests for some registries to another address.

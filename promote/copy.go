@@ -6,16 +6,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // classicSuffixes are the tags cosign's classic scheme attaches to a digest
@@ -64,9 +69,9 @@ type copyTag struct {
 type copyBlob struct {
 	desc v1.Descriptor
 	// streamed counts the bytes read from the source by the current
-	// attempt; opened is set once the source was read at all.
+	// attempt; mounted is set when the registry mounted the blob instead.
 	streamed atomic.Int64
-	opened   atomic.Bool
+	mounted  atomic.Bool
 	done     atomic.Bool
 }
 
@@ -103,7 +108,7 @@ func (r *run) checkPush(ctx context.Context, i int) error {
 	if err != nil {
 		return err
 	}
-	loc, err := dst.startUpload(ctx)
+	loc, _, err := dst.startUpload(ctx, v1.Hash{}, "")
 	if err != nil {
 		return fmt.Errorf("no push access to the destination %s: %w", dst.repo.Name(), err)
 	}
@@ -416,19 +421,88 @@ func (c *imageCopy) writeTag(ctx context.Context, t *copyTag) error {
 }
 
 // copyBlob uploads one blob from the source: mounted when both are on one
-// registry, streamed from the source's response to the destination's
-// request otherwise, never held whole in memory or on disk.
+// registry, otherwise streamed from the source's response into the
+// destination's request, never held whole in memory or on disk. The
+// destination checks the digest before it commits the upload. A failed
+// attempt is retried whole, reading the source again.
 func (c *imageCopy) copyBlob(ctx context.Context, b *copyBlob, prog *copyProgress) error {
-	var layer v1.Layer = &sourceBlob{ctx: ctx, c: c, b: b, prog: prog}
-	if c.src.repo.Registry == c.dst.repo.Registry {
-		layer = &remote.MountableLayer{Layer: layer, Reference: c.src.repo.Digest(b.desc.Digest.String())}
+	backoff := c.dst.opts.backoff
+	var err error
+	for attempt := range backoff.Steps {
+		if attempt > 0 {
+			wait := time.Duration(float64(backoff.Duration) * math.Pow(backoff.Factor, float64(attempt-1)))
+			select {
+			case <-ctx.Done():
+				return errors.Join(err, ctx.Err())
+			case <-time.After(wait):
+			}
+		}
+		if err = c.uploadBlob(ctx, b, prog); err == nil || !retryable(ctx, err) {
+			break
+		}
 	}
-	if err := c.dst.pusher.Upload(ctx, c.dst.repo, layer); err != nil {
+	if err != nil {
 		return fmt.Errorf("copying blob %s: %w", b.desc.Digest, err)
 	}
 	b.done.Store(true)
 	prog.blobDone(b)
 	return nil
+}
+
+// uploadBlob makes one attempt at copying b: one request to mount it or
+// start its upload, and one that streams it from the source.
+func (c *imageCopy) uploadBlob(ctx context.Context, b *copyBlob, prog *copyProgress) error {
+	prog.add(-b.streamed.Swap(0))
+	var from string
+	if c.src.repo.Registry == c.dst.repo.Registry {
+		from = c.src.repo.RepositoryStr()
+	}
+	loc, mounted, err := c.dst.startUpload(ctx, b.desc.Digest, from)
+	if err != nil {
+		return err
+	}
+	if mounted {
+		b.mounted.Store(true)
+		return nil
+	}
+	body, err := c.src.openBlob(ctx, b.desc.Digest)
+	if err != nil {
+		return fmt.Errorf("reading it at the source: %w", err)
+	}
+	defer body.Close()
+	u, err := url.Parse(loc)
+	if err != nil {
+		return err
+	}
+	q := u.Query()
+	q.Set("digest", b.desc.Digest.String())
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u.String(), &countingReader{r: body, n: &b.streamed, prog: prog})
+	if err != nil {
+		return err
+	}
+	req.ContentLength = b.desc.Size
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := c.dst.send(req, http.StatusCreated)
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
+}
+
+// retryable reports whether a failed attempt is worth making again: the
+// registry answered with a transient status, or the connection broke.
+func retryable(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	var terr *transport.Error
+	if errors.As(err, &terr) {
+		return slices.Contains(retryStatusCodes, terr.StatusCode)
+	}
+	var nerr net.Error
+	return errors.As(err, &nerr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // writeTree writes the manifests of the tree at n that the destination
@@ -465,59 +539,21 @@ func (c *imageCopy) writeChildren(ctx context.Context, n *copyNode, concurrent b
 	return errors.Join(errs...)
 }
 
-// sourceBlob is a blob read from the source as the destination's upload
-// asks for it. Its bytes are not hashed here: the destination checks the
-// digest before it commits the upload.
-type sourceBlob struct {
-	ctx  context.Context
-	c    *imageCopy
-	b    *copyBlob
-	prog *copyProgress
-}
-
-func (s *sourceBlob) Digest() (v1.Hash, error)            { return s.b.desc.Digest, nil }
-func (s *sourceBlob) Size() (int64, error)                { return s.b.desc.Size, nil }
-func (s *sourceBlob) MediaType() (types.MediaType, error) { return s.b.desc.MediaType, nil }
-
-// DiffID is not needed to copy a blob.
-func (s *sourceBlob) DiffID() (v1.Hash, error) {
-	return v1.Hash{}, errors.New("the diff ID of a copied blob is not read")
-}
-
-// Uncompressed is not needed to copy a blob.
-func (s *sourceBlob) Uncompressed() (io.ReadCloser, error) {
-	return nil, errors.New("a copied blob is not decompressed")
-}
-
-// Compressed opens the blob at the source. A retried upload opens it again,
-// and the bytes of the failed attempt no longer count as copied.
-func (s *sourceBlob) Compressed() (io.ReadCloser, error) {
-	s.prog.add(-s.b.streamed.Swap(0))
-	s.b.opened.Store(true)
-	rc, err := s.c.src.openBlob(s.ctx, s.b.desc.Digest)
-	if err != nil {
-		return nil, err
-	}
-	return &countingReader{rc: rc, n: &s.b.streamed, prog: s.prog}, nil
-}
-
 // countingReader counts the bytes read through it.
 type countingReader struct {
-	rc   io.ReadCloser
+	r    io.Reader
 	n    *atomic.Int64
 	prog *copyProgress
 }
 
 func (r *countingReader) Read(p []byte) (int, error) {
-	n, err := r.rc.Read(p)
+	n, err := r.r.Read(p)
 	if n > 0 {
 		r.n.Add(int64(n))
 		r.prog.add(int64(n))
 	}
 	return n, err
 }
-
-func (r *countingReader) Close() error { return r.rc.Close() }
 
 // openBlob streams blob d of the repository.
 func (c *repoClient) openBlob(ctx context.Context, d v1.Hash) (io.ReadCloser, error) {
@@ -547,18 +583,44 @@ func (c *repoClient) hasManifest(ctx context.Context, d v1.Hash) (bool, error) {
 	return err == nil, err
 }
 
-// startUpload starts a blob upload and returns where it continues.
-func (c *repoClient) startUpload(ctx context.Context) (string, error) {
-	resp, err := c.do(ctx, http.MethodPost, c.url("/blobs/uploads/"), http.StatusAccepted)
+// startUpload starts a blob upload and returns where it continues. With
+// from, a repository of the same registry, it asks the registry to mount
+// blob d from there instead, and mounted reports whether it did.
+func (c *repoClient) startUpload(ctx context.Context, d v1.Hash, from string) (location string, mounted bool, err error) {
+	u := c.url("/blobs/uploads/")
+	if from != "" {
+		u += "?" + url.Values{"mount": {d.String()}, "from": {from}}.Encode()
+	}
+	resp, err := c.do(ctx, http.MethodPost, u, http.StatusAccepted, http.StatusCreated)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	resp.Body.Close()
-	loc, err := resp.Request.URL.Parse(resp.Header.Get("Location"))
-	if err != nil || resp.Header.Get("Location") == "" {
-		return "", nil
+	if resp.StatusCode == http.StatusCreated {
+		return "", true, nil
 	}
-	return loc.String(), nil
+	loc, err := uploadLocation(resp)
+	return loc, false, err
+}
+
+// uploadLocation resolves where an upload continues. Like
+// go-containerregistry, it refuses to follow a registry to a private or
+// loopback address on another host.
+func uploadLocation(resp *http.Response) (string, error) {
+	h := resp.Header.Get("Location")
+	if h == "" {
+		return "", errors.New("the registry did not say where the upload continues (no Location header)")
+	}
+	u, err := resp.Request.URL.Parse(h)
+	if err != nil {
+		return "", fmt.Errorf("the registry's upload location %q: %w", h, err)
+	}
+	if u.Hostname() != resp.Request.URL.Hostname() {
+		if ip, err := netip.ParseAddr(u.Hostname()); err == nil && (ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast()) {
+			return "", fmt.Errorf("the registry's upload location %s is a private address on another host", u.Host)
+		}
+	}
+	return u.String(), nil
 }
 
 // cancelUpload ends the upload at location, if there is one.
@@ -578,13 +640,18 @@ func (c *repoClient) url(path string) string {
 	return c.repo.Scheme() + "://" + c.repo.RegistryStr() + "/v2/" + c.repo.RepositoryStr() + path
 }
 
-// do sends one request with the registry's token and checks its status.
-// The caller closes the body of the response returned.
+// do sends one request without a body, with the registry's token, and
+// checks its status. The caller closes the body of the response returned.
 func (c *repoClient) do(ctx context.Context, method, url string, want ...int) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, url, nil)
 	if err != nil {
 		return nil, err
 	}
+	return c.send(req, want...)
+}
+
+// send sends req with the registry's token and checks its status.
+func (c *repoClient) send(req *http.Request, want ...int) (*http.Response, error) {
 	resp, err := (&http.Client{Transport: c.auth}).Do(req)
 	if err != nil {
 		return nil, err

@@ -135,7 +135,7 @@ func TestCopyWithinRegistryMounts(t *testing.T) {
 // are copied: a transient failure is retried; a lasting one moves no tag,
 // and the report says what was copied.
 func TestCopyFaults(t *testing.T) {
-	blobUpload := registrytest.Match(http.MethodPatch, "/blobs/uploads/")
+	blobUpload := registrytest.Match(http.MethodPut, "/blobs/uploads/")
 	manifestByDigest := registrytest.Match(http.MethodPut, "/manifests/sha256:")
 	cases := []struct {
 		name     string
@@ -144,7 +144,7 @@ func TestCopyFaults(t *testing.T) {
 	}{
 		{"a blob upload fails once", registrytest.Nth(blobUpload, 1, registrytest.Reply(500)), true},
 		{"a blob upload's connection drops once", registrytest.Nth(blobUpload, 2, registrytest.DropRequest()), true},
-		{"a blob upload fails for good", registrytest.Always(registrytest.Match(http.MethodPatch, "/worker/blobs/uploads/"), registrytest.Reply(500)), false},
+		{"a blob upload fails for good", registrytest.Always(registrytest.Match(http.MethodPut, "/worker/blobs/uploads/"), registrytest.Reply(500)), false},
 		{"a manifest PUT is refused", registrytest.Always(manifestByDigest, registrytest.Reply(403)), false},
 	}
 	for _, tc := range cases {
@@ -155,6 +155,9 @@ func TestCopyFaults(t *testing.T) {
 			f.dst.proxy.SetFault(tc.fault)
 			rep, err := f.promoter(f.config()).Promote(context.Background(), sha(newSHA), promote.WriteOptions{})
 			f.dst.proxy.SetFault(nil)
+			if !slices.ContainsFunc(f.dst.proxy.Requests(), func(r registrytest.Request) bool { return r.Fault.Kind != registrytest.FaultPass }) {
+				t.Fatal("the fault was never injected")
+			}
 			if tc.promoted {
 				if err != nil {
 					t.Fatalf("Promote: %v", err)

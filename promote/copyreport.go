@@ -78,7 +78,7 @@ func (r *run) reportCopies(rep *Report, errs []error) {
 			if b.done.Load() {
 				cp.BlobsCopied++
 				cp.BytesCopied += b.desc.Size
-				if !b.opened.Load() && c.src.repo.Registry == c.dst.repo.Registry {
+				if b.mounted.Load() {
 					cp.Mounted++
 				}
 			}
