@@ -454,22 +454,36 @@ func (c *imageCopy) copyBlob(ctx context.Context, b *copyBlob, prog *copyProgres
 func (c *imageCopy) uploadBlob(ctx context.Context, b *copyBlob, prog *copyProgress) error {
 	prog.add(-b.streamed.Swap(0))
 	var from string
+	var body io.ReadCloser
+	var openErr error
+	var wg sync.WaitGroup
 	if c.src.repo.Registry == c.dst.repo.Registry {
 		from = c.src.repo.RepositoryStr()
+	} else {
+		// Across registries, the source is read while the upload starts.
+		wg.Go(func() { body, openErr = c.src.openBlob(ctx, b.desc.Digest) })
 	}
 	loc, mounted, err := c.dst.startUpload(ctx, b.desc.Digest, from)
-	if err != nil {
-		return err
+	wg.Wait()
+	if body != nil {
+		defer body.Close()
 	}
-	if mounted {
+	switch {
+	case err != nil:
+		return err
+	case mounted:
 		b.mounted.Store(true)
 		return nil
+	case body == nil && openErr == nil:
+		// The registry would not mount the blob: it is streamed after all.
+		body, openErr = c.src.openBlob(ctx, b.desc.Digest)
+		if body != nil {
+			defer body.Close()
+		}
 	}
-	body, err := c.src.openBlob(ctx, b.desc.Digest)
-	if err != nil {
-		return fmt.Errorf("reading it at the source: %w", err)
+	if openErr != nil {
+		return fmt.Errorf("reading it at the source: %w", openErr)
 	}
-	defer body.Close()
 	u, err := url.Parse(loc)
 	if err != nil {
 		return err

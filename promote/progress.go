@@ -29,7 +29,7 @@ func WithCopyProgress(fn func(CopyProgress)) Option {
 }
 
 // WithCopyConcurrency bounds how many blobs are copied at once, across all
-// images. The default is 16.
+// images. The default is 32.
 func WithCopyConcurrency(n int) Option {
 	return func(o *options) error {
 		if n <= 0 {
@@ -41,7 +41,7 @@ func WithCopyConcurrency(n int) Option {
 }
 
 // defaultCopyConcurrency is the default of [WithCopyConcurrency].
-const defaultCopyConcurrency = 16
+const defaultCopyConcurrency = 32
 
 // copyProgress tells the caller's function how a copy advances.
 type copyProgress struct {
