@@ -354,16 +354,7 @@ func (ts *toolSet) crossRunner(tool string, w *crossWorld, r crossRun) func(ctx 
 			for _, s := range r.sources {
 				args = append(args, "--image", s)
 			}
-			acc := sample{maxRSS: -1}
-			out, err := ts.exec(ctx, &acc, ts.bins[toolCLI], args...)
-			if err != nil {
-				return sample{}, err
-			}
-			var rep promote.Report
-			if err := json.Unmarshal(out, &rep); err != nil {
-				return sample{}, fmt.Errorf("reading the report of promote: %w", err)
-			}
-			return acc, checkReport(&rep, len(r.sources))
+			return ts.execCLI(ctx, len(r.sources), args)
 		}
 	case toolCrane:
 		return perImage(func(i int) []string { return []string{"copy", "--insecure", src(i), dst(i)} }, ts.bins[toolCrane])

@@ -134,6 +134,12 @@ func (ts *toolSet) runCLI(ctx context.Context, n int) (sample, error) {
 	for _, r := range ts.w.proxyRepos(n) {
 		args = append(args, "--image", r)
 	}
+	return ts.execCLI(ctx, n, args)
+}
+
+// execCLI runs the promote CLI with args, which ask for a JSON report, and
+// checks that the report changed n images.
+func (ts *toolSet) execCLI(ctx context.Context, n int, args []string) (sample, error) {
 	acc := sample{maxRSS: -1}
 	out, err := ts.exec(ctx, &acc, ts.bins[toolCLI], args...)
 	if err != nil {
