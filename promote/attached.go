@@ -44,6 +44,9 @@ type attachment struct {
 	artifactType string
 	// manifest is the attached manifest; its layers hold the content.
 	manifest *v1.Manifest
+	// raw is the manifest as the registry served it, which a copy writes
+	// byte for byte.
+	raw manifest
 }
 
 // attachmentFilter selects what to read of each scheme.
@@ -117,12 +120,12 @@ func (c *repoClient) referrers(ctx context.Context, subject v1.Hash, keep func(s
 	for i, d := range descs {
 		wg.Go(func() {
 			ref := c.repo.Digest(d.Digest.String())
-			m, err := c.readManifest(ctx, ref)
+			m, raw, err := c.readManifest(ctx, ref)
 			if err != nil {
 				errs[i] = fmt.Errorf("reading referrer %s: %w", d.Digest, err)
 				return
 			}
-			out[i] = attachment{scheme: schemeReferrers, ref: ref, artifactType: d.ArtifactType, manifest: m}
+			out[i] = attachment{scheme: schemeReferrers, ref: ref, artifactType: d.ArtifactType, manifest: m, raw: raw}
 		})
 	}
 	wg.Wait()
@@ -138,26 +141,28 @@ func (c *repoClient) referrers(ctx context.Context, subject v1.Hash, keep func(s
 // cosignTag reads cosign's classic tag for subject: "sha256-<hex>" and suffix.
 func (c *repoClient) cosignTag(ctx context.Context, subject v1.Hash, sch scheme, suffix string) ([]attachment, error) {
 	tag := c.repo.Tag(subject.Algorithm + "-" + subject.Hex + suffix)
-	m, err := c.readManifest(ctx, tag)
+	m, raw, err := c.readManifest(ctx, tag)
 	if isNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", tag.TagStr(), err)
 	}
-	return []attachment{{scheme: sch, ref: tag, manifest: m}}, nil
+	return []attachment{{scheme: sch, ref: tag, manifest: m, raw: raw}}, nil
 }
 
-// readManifest fetches and parses the image manifest at ref.
-func (c *repoClient) readManifest(ctx context.Context, ref name.Reference) (*v1.Manifest, error) {
+// readManifest fetches and parses the image manifest at ref, and returns
+// it as served too.
+func (c *repoClient) readManifest(ctx context.Context, ref name.Reference) (*v1.Manifest, manifest, error) {
 	desc, err := c.puller.Get(ctx, ref)
 	if err != nil {
-		return nil, err
+		return nil, manifest{}, err
 	}
 	if !desc.MediaType.IsImage() {
-		return nil, fmt.Errorf("%s is a %s, not an image manifest", ref, desc.MediaType)
+		return nil, manifest{}, fmt.Errorf("%s is a %s, not an image manifest", ref, desc.MediaType)
 	}
-	return v1.ParseManifest(bytes.NewReader(desc.Manifest))
+	m, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))
+	return m, manifestOf(desc), err
 }
 
 // readBlob reads one attached blob, checking its digest and bounding its size.

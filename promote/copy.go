@@ -133,9 +133,7 @@ func (r *run) planCopy(ctx context.Context, i int, desc *remote.Descriptor) erro
 	c := &imageCopy{src: src, dst: dst, seen: map[v1.Hash]bool{}}
 	root := manifestOf(desc)
 	var wg sync.WaitGroup
-	var rootErr, refErr error
-	tagErrs := make([]error, len(classicSuffixes))
-	tags := make([]*copyTag, len(classicSuffixes))
+	var rootErr, attErr, destErr error
 	wg.Go(func() {
 		c.root = &copyNode{m: root}
 		c.root.present, rootErr = dst.hasManifest(ctx, root.digest)
@@ -143,17 +141,47 @@ func (r *run) planCopy(ctx context.Context, i int, desc *remote.Descriptor) erro
 			rootErr = c.expand(ctx, c.root)
 		}
 	})
-	wg.Go(func() { c.referrers, refErr = c.planReferrers(ctx, root.digest) })
+	// What is attached at the source, and what of it the destination has,
+	// are read at once.
+	var found []attachment
+	wg.Go(func() {
+		found, attErr = src.attached(ctx, root.digest, attachmentFilter{referrers: func(string) bool { return true }, cosignSig: true, cosignAtt: true})
+	})
+	var atDest map[v1.Hash]bool
+	wg.Go(func() { atDest, destErr = dst.referrerDigests(ctx, root.digest) })
+	destTags := make([]readState, len(classicSuffixes))
 	for k, suffix := range classicSuffixes {
-		wg.Go(func() { tags[k], tagErrs[k] = c.planTag(ctx, classicTag(root.digest, suffix)) })
+		wg.Go(func() { destTags[k] = dst.readState(ctx, classicTag(root.digest, suffix)) })
 	}
 	wg.Wait()
-	for _, t := range tags {
-		if t != nil {
-			c.tags = append(c.tags, t)
+	errs := []error{rootErr, attErr, destErr}
+	for k, st := range destTags {
+		if st.err != nil {
+			errs = append(errs, fmt.Errorf("reading %s at the destination: %w", classicTag(root.digest, classicSuffixes[k]), st.err))
 		}
 	}
-	if err := errors.Join(append(tagErrs, rootErr, refErr)...); err != nil {
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("planning the copy to %s: %w", dst.repo.Name(), err)
+	}
+
+	expandErrs := make([]error, len(found))
+	for k, a := range found {
+		n := &copyNode{m: a.raw}
+		if a.scheme == schemeReferrers {
+			n.present = atDest[a.raw.digest]
+			c.referrers = append(c.referrers, n)
+		} else {
+			tag := classicTag(root.digest, classicSuffix(a.scheme))
+			st := destTags[slices.Index(classicSuffixes, classicSuffix(a.scheme))]
+			n.present = st.found && st.digest == a.raw.digest
+			c.tags = append(c.tags, &copyTag{tag: tag, node: n, upToDate: n.present})
+		}
+		if !n.present {
+			wg.Go(func() { expandErrs[k] = c.expand(ctx, n) })
+		}
+	}
+	wg.Wait()
+	if err := errors.Join(expandErrs...); err != nil {
 		return fmt.Errorf("planning the copy to %s: %w", dst.repo.Name(), err)
 	}
 	c.manifests = c.root.missing()
@@ -172,50 +200,30 @@ func classicTag(d v1.Hash, suffix string) string {
 	return d.Algorithm + "-" + d.Hex + suffix
 }
 
-// planReferrers lists the OCI referrers of d at the source (the referrers
-// API, or the referrers tag schema where the registry has no such API) and
-// plans the copy of each.
-func (c *imageCopy) planReferrers(ctx context.Context, d v1.Hash) ([]*copyNode, error) {
-	idx, err := remote.Referrers(c.src.repo.Digest(d.String()), remote.Reuse(c.src.puller), remote.WithContext(ctx))
+// classicSuffix is the tag suffix of one of cosign's classic schemes.
+func classicSuffix(s scheme) string {
+	if s == schemeCosignAtt {
+		return ".att"
+	}
+	return ".sig"
+}
+
+// referrerDigests lists the digests of the referrers of d in the
+// repository.
+func (c *repoClient) referrerDigests(ctx context.Context, d v1.Hash) (map[v1.Hash]bool, error) {
+	idx, err := remote.Referrers(c.repo.Digest(d.String()), remote.Reuse(c.puller), remote.WithContext(ctx))
 	if err != nil {
-		return nil, fmt.Errorf("listing the referrers of %s: %w", d, err)
+		return nil, fmt.Errorf("listing the referrers of %s at the destination: %w", d, err)
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
-		return nil, fmt.Errorf("listing the referrers of %s: %w", d, err)
+		return nil, fmt.Errorf("listing the referrers of %s at the destination: %w", d, err)
 	}
-	nodes := make([]*copyNode, len(im.Manifests))
-	errs := make([]error, len(im.Manifests))
-	var wg sync.WaitGroup
-	for k, desc := range im.Manifests {
-		wg.Go(func() { nodes[k], errs[k] = c.planDescriptor(ctx, desc) })
+	out := map[v1.Hash]bool{}
+	for _, m := range im.Manifests {
+		out[m.Digest] = true
 	}
-	wg.Wait()
-	return nodes, errors.Join(errs...)
-}
-
-// planTag reads a classic tag at the source and, when it exists and the
-// destination's differs, plans its copy.
-func (c *imageCopy) planTag(ctx context.Context, tag string) (*copyTag, error) {
-	var wg sync.WaitGroup
-	var cur v1.Hash
-	var curFound bool
-	var curErr error
-	wg.Go(func() { cur, curFound, curErr = c.dst.head(ctx, tag) })
-	desc, found, err := c.src.get(ctx, tag)
-	wg.Wait()
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("reading %s: %w", tag, err)
-	case !found:
-		return nil, nil
-	case curErr != nil:
-		return nil, fmt.Errorf("reading %s at the destination: %w", tag, curErr)
-	case curFound && cur == desc.Digest:
-		return &copyTag{tag: tag, node: &copyNode{m: manifestOf(desc), present: true}, upToDate: true}, nil
-	}
-	t := &copyTag{tag: tag, node: &copyNode{m: manifestOf(desc)}}
-	return t, c.expand(ctx, t.node)
+	return out, nil
 }
 
 // planDescriptor reads the manifest desc names at the source and, unless

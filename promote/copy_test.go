@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/molecule-ai/promote/internal/registrytest"
+	"github.com/molecule-ai/promote/internal/sigstoretest"
 	"github.com/molecule-ai/promote/promote"
 )
 
@@ -279,5 +280,63 @@ func TestCopyRefusedDestination(t *testing.T) {
 				t.Errorf("%s %s was sent", req.Method, req.Path)
 			}
 		}
+	}
+}
+
+// TestCopiedSignaturesVerifyAtTheDestination promotes CI-signed images
+// across registries under a signature policy: the signatures are checked at
+// the source before the copy, and status finds them verifying at the
+// destination, in either scheme.
+func TestCopiedSignaturesVerifyAtTheDestination(t *testing.T) {
+	cases := []struct {
+		name     string
+		src, dst func(*testing.T) *registrytest.Server
+		classic  bool
+		foundIn  string
+	}{
+		{"bundles as referrers, to a registry without the referrers API", referrersRegistry, distributionRegistry, false, "referrers "},
+		{"cosign's classic tags", distributionRegistry, distributionRegistry, true, "cosign-sig-tag "},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			f := newCrossFixture(t, tc.src, tc.dst)
+			sg := newSigning(t)
+			ci := sg.sigs.Keyless(sg.ci)
+			digests := make([]string, len(f.sources))
+			for i, repo := range f.sources {
+				direct := f.src.direct(repo)
+				spec := registrytest.ImageSpec{Labels: map[string]string{"org.opencontainers.image.revision": newSHA}}
+				digests[i] = must(registrytest.PushImage(ctx, direct+":staging-"+newSHA[:7], spec, nil))
+				statement := sg.provenance(repo, digests[i], newSHA)
+				var err error
+				if tc.classic {
+					err = errors.Join(
+						sigstoretest.AttachClassic(ctx, direct+"@"+digests[i], ".sig", []sigstoretest.Layer{must(ci.ClassicSignature(repo, digests[i]))}),
+						sigstoretest.AttachClassic(ctx, direct+"@"+digests[i], ".att", []sigstoretest.Layer{must(ci.ClassicAttestation(statement))}))
+				} else {
+					err = sigstoretest.AttachBundle(ctx, direct+"@"+digests[i], must(ci.AttestationBundle(statement)), sigstoretest.SLSAProvenanceV1)
+				}
+				if err != nil {
+					t.Fatalf("signing %s: %v", repo, err)
+				}
+			}
+			p := f.promoter(f.config(), promote.WithSignaturePolicy(sg.keyless(true)))
+			if _, err := p.Promote(ctx, sha(newSHA), promote.WriteOptions{}); err != nil {
+				t.Fatalf("Promote: %v", err)
+			}
+			rep, err := p.Status(ctx)
+			if err != nil {
+				t.Fatalf("Status: %v", err)
+			}
+			for i, img := range rep.Images {
+				s := img.Signature
+				if img.Digest != digests[i] || s == nil || s.Identity != ciIdentity || s.Provenance == nil || s.Provenance.Commit != newSHA ||
+					!strings.HasPrefix(s.FoundIn, tc.foundIn+f.dests[i]) {
+					t.Errorf("status of %s = %+v, signature %+v", f.dests[i], img, s)
+				}
+			}
+		})
 	}
 }
