@@ -612,7 +612,7 @@ func writeCrossResults(w io.Writer, r *crossResults) bool {
 	}
 	fmt.Fprintf(w, "Two distribution registries on loopback, each behind a proxy adding %s per request; "+
 		"each image is a linux/amd64 + linux/arm64 index of 4 layers of %d MiB (%d MiB), signed with an OCI referrer and a classic .sig tag; "+
-		"every run copies into new destination repositories; %s. Took %s.\n\n",
+		"every run copies into a new, empty destination registry; %s. Took %s.\n\n",
 		r.delay, r.layerBytes>>20, 4*r.layerBytes>>20, mode, r.elapsed.Round(time.Second))
 	fmt.Fprintf(w, "Machine: %s\n\n", machine())
 	var vs []string
