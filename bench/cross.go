@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/molecule-ai/promote/internal/registrytest"
+	"github.com/molecule-ai/promote/internal/sigstoretest"
 	"github.com/molecule-ai/promote/promote"
 )
 
@@ -189,73 +190,23 @@ func seedSigned(ctx context.Context, ref, sha string, layerBytes int64) (v1.Hash
 	if err := remote.Put(r, rawManifest{raw, types.OCIImageIndex}, remote.WithContext(ctx)); err != nil {
 		return v1.Hash{}, fmt.Errorf("pushing %s: %w", ref, err)
 	}
-	d, size, err := v1.SHA256(bytes.NewReader(raw))
+	d, _, err := v1.SHA256(bytes.NewReader(raw))
 	if err != nil {
 		return v1.Hash{}, err
 	}
-	subject := &v1.Descriptor{MediaType: types.OCIImageIndex, Digest: d, Size: size}
-	if err := pushArtifact(ctx, repo, repo.Digest(d.String()), subject, "application/vnd.dev.sigstore.bundle.v0.3+json"); err != nil {
-		return v1.Hash{}, err
-	}
-	if err := pushArtifact(ctx, repo, repo.Tag(d.Algorithm+"-"+d.Hex+".sig"), nil, "application/vnd.dev.cosign.simplesigning.v1+json"); err != nil {
-		return v1.Hash{}, err
-	}
-	return d, nil
-}
-
-// pushArtifact pushes a small OCI artifact to ref: by its own digest when
-// ref is a digest (a referrer of subject), else as the tag.
-func pushArtifact(ctx context.Context, repo name.Repository, ref name.Reference, subject *v1.Descriptor, layerType types.MediaType) error {
+	subject := repo.Digest(d.String()).String()
 	payload := make([]byte, 1024)
 	if _, err := rand.Read(payload); err != nil {
-		return err
+		return v1.Hash{}, err
 	}
-	config := static.NewLayer([]byte("{}"), "application/vnd.oci.empty.v1+json")
-	layer := static.NewLayer(payload, layerType)
-	var descs []v1.Descriptor
-	for _, l := range []v1.Layer{config, layer} {
-		if err := remote.WriteLayer(repo, l, remote.WithContext(ctx)); err != nil {
-			return fmt.Errorf("pushing a blob to %s: %w", repo, err)
-		}
-		d, err := partialDescriptor(l)
-		if err != nil {
-			return err
-		}
-		descs = append(descs, d)
+	if err := sigstoretest.AttachBundle(ctx, subject, payload, ""); err != nil {
+		return v1.Hash{}, fmt.Errorf("signing %s: %w", subject, err)
 	}
-	m := v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1, Config: descs[0], Layers: descs[1:], Subject: subject}
-	if subject != nil {
-		m.ArtifactType = string(layerType)
+	sig := sigstoretest.Layer{MediaType: "application/vnd.dev.cosign.simplesigning.v1+json", Content: payload}
+	if err := sigstoretest.AttachClassic(ctx, subject, ".sig", []sigstoretest.Layer{sig}); err != nil {
+		return v1.Hash{}, fmt.Errorf("signing %s: %w", subject, err)
 	}
-	raw, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	if _, ok := ref.(name.Digest); ok {
-		d, _, err := v1.SHA256(bytes.NewReader(raw))
-		if err != nil {
-			return err
-		}
-		ref = repo.Digest(d.String())
-	}
-	if err := remote.Put(ref, rawManifest{raw, types.OCIManifestSchema1}, remote.WithContext(ctx)); err != nil {
-		return fmt.Errorf("pushing %s: %w", ref, err)
-	}
-	return nil
-}
-
-// partialDescriptor describes a layer.
-func partialDescriptor(l v1.Layer) (v1.Descriptor, error) {
-	d, err := l.Digest()
-	if err != nil {
-		return v1.Descriptor{}, err
-	}
-	size, err := l.Size()
-	if err != nil {
-		return v1.Descriptor{}, err
-	}
-	mt, err := l.MediaType()
-	return v1.Descriptor{MediaType: mt, Digest: d, Size: size}, err
+	return d, nil
 }
 
 // rawManifest is a manifest to PUT as it is.

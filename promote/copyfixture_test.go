@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/molecule-ai/promote/internal/registrytest"
+	"github.com/molecule-ai/promote/internal/sigstoretest"
 	"github.com/molecule-ai/promote/promote"
 )
 
@@ -146,15 +146,30 @@ func (f *crossFixture) seedOne(repo, sha string) signed {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	size, _ := idx.Size()
-	subject := v1.Descriptor{MediaType: types.OCIImageIndex, Digest: d, Size: size}
+	subject := ref.Context().Digest(d.String()).String()
+	if err := sigstoretest.AttachBundle(ctx, subject, randomBytes(f.t, 512), ""); err != nil {
+		f.t.Fatalf("attaching a bundle to %s: %v", subject, err)
+	}
 	s := signed{digest: d.String(), classic: map[string]string{}}
-	r := ref.Context()
-	s.referrers = append(s.referrers, pushArtifact(f.t, r.Digest(d.String()), &subject,
-		"application/vnd.dev.sigstore.bundle.v0.3+json", "application/vnd.dev.sigstore.bundle.v0.3+json"))
+	idxRefs, err := remote.Referrers(ref.Context().Digest(d.String()))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for _, m := range must(idxRefs.IndexManifest()).Manifests {
+		s.referrers = append(s.referrers, m.Digest.String())
+	}
 	for _, suffix := range []string{".sig", ".att"} {
+		layer := sigstoretest.Layer{MediaType: "application/vnd.dev.cosign.simplesigning.v1+json", Content: randomBytes(f.t, 512),
+			Annotations: map[string]string{"dev.cosignproject.cosign/signature": "test"}}
+		if err := sigstoretest.AttachClassic(ctx, subject, suffix, []sigstoretest.Layer{layer}); err != nil {
+			f.t.Fatalf("attaching %s to %s: %v", suffix, subject, err)
+		}
 		tag := "sha256-" + d.Hex + suffix
-		s.classic[tag] = pushArtifact(f.t, r.Tag(tag), nil, "", "application/vnd.dev.cosign.simplesigning.v1+json")
+		digest, _, err := registrytest.Digest(ctx, ref.Context().Tag(tag).String(), nil)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		s.classic[tag] = digest
 	}
 	return s
 }
@@ -191,57 +206,6 @@ func randomBytes(t *testing.T, n int) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// rawManifest is manifest bytes to PUT as they are.
-type rawManifest struct {
-	raw []byte
-	mt  types.MediaType
-}
-
-func (m rawManifest) RawManifest() ([]byte, error)        { return m.raw, nil }
-func (m rawManifest) MediaType() (types.MediaType, error) { return m.mt, nil }
-
-// pushArtifact pushes an OCI artifact with one small layer to ref (a tag,
-// or the subject's digest for a referrer) and returns its digest. With a
-// subject, go-containerregistry files it under the referrers API or the
-// referrers tag schema, whichever the registry has.
-func pushArtifact(t *testing.T, ref name.Reference, subject *v1.Descriptor, artifactType string, layerType types.MediaType) string {
-	t.Helper()
-	repo := ref.Context()
-	config := static.NewLayer([]byte("{}"), "application/vnd.oci.empty.v1+json")
-	payload := static.NewLayer(randomBytes(t, 512), layerType)
-	for _, l := range []v1.Layer{config, payload} {
-		if err := remote.WriteLayer(repo, l); err != nil {
-			t.Fatalf("pushing a blob to %s: %v", repo, err)
-		}
-	}
-	desc := func(l v1.Layer) v1.Descriptor {
-		d, _ := l.Digest()
-		sz, _ := l.Size()
-		mt, _ := l.MediaType()
-		return v1.Descriptor{MediaType: mt, Digest: d, Size: sz}
-	}
-	m := v1.Manifest{
-		SchemaVersion: 2, MediaType: types.OCIManifestSchema1, ArtifactType: artifactType,
-		Config: desc(config), Layers: []v1.Descriptor{desc(payload)}, Subject: subject,
-		Annotations: map[string]string{"dev.cosignproject.cosign/signature": "test"},
-	}
-	raw, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, _, err := v1.SHA256(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := ref.(name.Digest); ok {
-		ref = repo.Digest(d.String())
-	}
-	if err := remote.Put(ref, rawManifest{raw, types.OCIManifestSchema1}); err != nil {
-		t.Fatalf("pushing an artifact to %s: %v", ref, err)
-	}
-	return d.String()
 }
 
 // assertCopied fails unless the destination repository holds the manifest
