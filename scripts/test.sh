@@ -7,6 +7,17 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { printf '\n== %s\n' "$*" >&2; }
 
+# tree_state prints what differs from the last commit anywhere in the tree:
+# every changed or untracked path, and the content hash of each such file,
+# so that a further change to a file a developer already edited shows too.
+tree_state() {
+	git status --porcelain --untracked-files=all
+	{
+		git diff -z --name-only --diff-filter=d
+		git ls-files -z --others --exclude-standard
+	} | xargs -0r git hash-object --
+}
+
 step "setup"
 scripts/setup.sh
 
@@ -27,10 +38,16 @@ scripts/lint-workflows.sh
 step "generated Dagger code is current"
 generate=../shared/dagger/generate
 if [[ -x $generate ]]; then
+	before=$(tree_state)
 	"$generate"
-	if [[ -n $(git status --porcelain -- dagger.gen.go internal/dagger go.mod go.sum) ]]; then
+	if [[ $(tree_state) != "$before" ]]; then
 		git status --short >&2
-		echo "the generated code is stale: run $generate and commit the result" >&2
+		echo "$generate changed the tree: the generated code was stale; commit what it wrote" >&2
+		exit 1
+	fi
+	if [[ -n ${CI:-} && -n $(git status --porcelain --untracked-files=all) ]]; then
+		git status --short >&2
+		echo "the tree is not clean after $generate: CI checks a committed tree" >&2
 		exit 1
 	fi
 else
