@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -59,6 +60,10 @@ func (t bodilessRetry) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // endpointTransport sends requests for some registries to another address.
+// What it hands back speaks of the registry as named: responses carry the
+// original request and an *url.Error the original URL, so that error
+// messages name the registry the user wrote, not the endpoint (often a
+// generated tunnel host).
 type endpointTransport struct {
 	inner     http.RoundTripper
 	endpoints map[string]string
@@ -75,7 +80,14 @@ func (t *endpointTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if out.Host == "" {
 		out.Host = req.URL.Host
 	}
-	return t.inner.RoundTrip(out)
+	resp, err := t.inner.RoundTrip(out)
+	if resp != nil {
+		resp.Request = req
+	}
+	if uerr, ok := err.(*url.Error); ok {
+		err = &url.Error{Op: uerr.Op, URL: req.URL.Redacted(), Err: uerr.Err}
+	}
+	return resp, err
 }
 
 // repoClient reads and writes one repository over its registry's
