@@ -14,6 +14,10 @@ import (
 	"time"
 )
 
+// maxIdleUpstream bounds the idle connections the proxy keeps to the
+// registry: more than any test or benchmark has requests in flight.
+const maxIdleUpstream = 1024
+
 // Proxy is a reverse proxy on the loopback interface in front of a
 // registry. It records every request, can delay each one, and can inject
 // faults. It forwards the incoming Host header unchanged, so the upload
@@ -69,6 +73,12 @@ func StartProxy(target string) (*Proxy, error) {
 	quiet := log.New(io.Discard, "", 0)
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.Proxy = nil
+	// Keep every connection to the registry for the next request, as a
+	// client that reached the registry directly would keep its own: with
+	// the default of two, each burst of concurrent requests would make the
+	// registry accept new connections, work that no real network adds.
+	transport.MaxIdleConns = 0
+	transport.MaxIdleConnsPerHost = maxIdleUpstream
 	p := &Proxy{
 		Addr:      ln.Addr().String(),
 		transport: transport,

@@ -51,6 +51,10 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if delay > 0 {
+		// rec.Time is written once, by admit in this goroutine.
+		p.setHeld(rec, time.Since(rec.Time))
+	}
 	switch fault.Kind {
 	case FaultReply:
 		writeFault(sw, fault.Status)

@@ -1,9 +1,12 @@
 package registrytest
 
 import (
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -97,6 +100,10 @@ func TestProxyDelay(t *testing.T) {
 	if elapsed := time.Since(start); elapsed < delay {
 		t.Errorf("delayed request took %v, want at least %v", elapsed, delay)
 	}
+	if held := p.Requests()[0].Held; held < delay {
+		t.Errorf("delayed request held for %v, want at least %v", held, delay)
+	}
+	p.Reset()
 
 	p.SetDelay(0)
 	start = time.Now()
@@ -105,6 +112,9 @@ func TestProxyDelay(t *testing.T) {
 	}
 	if elapsed := time.Since(start); elapsed >= delay {
 		t.Errorf("undelayed request took %v, want under %v", elapsed, delay)
+	}
+	if held := p.Requests()[0].Held; held != 0 {
+		t.Errorf("undelayed request held for %v, want 0", held)
 	}
 }
 
@@ -141,6 +151,52 @@ func TestProxyConcurrentRequests(t *testing.T) {
 	}
 	if got := p.Count(http.MethodGet, "/v2/"); got != n {
 		t.Errorf("Count = %d, want %d", got, n)
+	}
+}
+
+func TestProxyKeepsUpstreamConnections(t *testing.T) {
+	t.Parallel()
+	const n = 16
+	var accepted atomic.Int64
+	var mu sync.Mutex
+	inFlight, release := 0, make(chan struct{})
+	// The upstream answers only once n requests are in flight at once, so
+	// that each burst needs n connections.
+	upstream := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		mu.Lock()
+		wait := release
+		if inFlight++; inFlight == n {
+			close(release)
+			inFlight, release = 0, make(chan struct{})
+		}
+		mu.Unlock()
+		<-wait
+	}))
+	upstream.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			accepted.Add(1)
+		}
+	}
+	upstream.Start()
+	t.Cleanup(upstream.Close)
+	p := NewProxy(t, upstream.Listener.Addr().String())
+	client := newClient(t, testTimeout)
+
+	for range 2 {
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				if _, _, err := do(t, client, http.MethodGet, "http://"+p.Addr+"/v2/", nil, nil, "", ""); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	// The second burst reuses the first one's connections; a few may still
+	// be on their way back to the pool when it starts.
+	if got := accepted.Load(); got > n+n/4 {
+		t.Errorf("the upstream accepted %d connections for two bursts of %d requests, want about %d", got, n, n)
 	}
 }
 

@@ -13,6 +13,10 @@ type Request struct {
 	Path   string
 	// Time is when the request arrived.
 	Time time.Time
+	// Held is how long the proxy held the request before handling it: the
+	// delay set with [Proxy.SetDelay], plus however late the proxy got to
+	// run again after it; 0 without a delay.
+	Held time.Duration
 	// Fault is what the proxy did with the request.
 	Fault Fault
 	// Upstream is the status code the registry answered, or 0 when the
@@ -48,6 +52,13 @@ func (p *Proxy) admit(r *http.Request) (*Request, time.Duration, Fault, bool) {
 	rec := &Request{Method: r.Method, Path: r.URL.Path, Time: time.Now(), Fault: fault}
 	p.requests = append(p.requests, rec)
 	return rec, p.delay, fault, true
+}
+
+// setHeld records how long the proxy held a request.
+func (p *Proxy) setHeld(rec *Request, held time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rec.Held = held
 }
 
 // setUpstream records the registry's status code for a request.
