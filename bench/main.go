@@ -27,14 +27,17 @@ const maxImages = 200
 
 // config is the parsed command line.
 type config struct {
-	sizes      []int
-	reps       int
-	delay      time.Duration
-	smoke      bool
-	toolsDir   string
-	promoteBin string
-	tools      []string
-	runTimeout time.Duration
+	sizes []int
+	// reps is how many pairs of runs, one with the delay and one without,
+	// crane, skopeo and regctl make at each N; promoteReps is the same for
+	// core and cli. The cross-registry case runs every tool reps times.
+	reps, promoteReps int
+	delay             time.Duration
+	smoke             bool
+	toolsDir          string
+	promoteBin        string
+	tools             []string
+	runTimeout        time.Duration
 	// coreConcurrency is passed to promote.WithConcurrency for the core
 	// tool; 0 keeps the package default.
 	coreConcurrency int
@@ -87,7 +90,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	sizes := fs.String("n", "2,20,50", "comma-separated numbers of images to promote")
-	reps := fs.Int("reps", 5, "repetitions of each tool, N and delay setting")
+	reps := fs.Int("reps", 5, "repetitions of crane, skopeo and regctl at each N, each one a run with the delay and one without; with -cross, of every tool")
+	promoteReps := fs.Int("promote-reps", 15, "repetitions of core and cli at each N; their runs take under a second, and more of them narrow the round-trip estimate")
 	delay := fs.Duration("delay", 25*time.Millisecond, "delay the proxy adds to every request")
 	smoke := fs.Bool("smoke", false, "run N=2 once, check no target, skip missing third-party tools")
 	toolsDir := fs.String("tools-dir", "", "directory searched for crane and regctl before PATH")
@@ -109,12 +113,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	cfg := config{
-		reps:       *reps,
-		delay:      *delay,
-		smoke:      *smoke,
-		toolsDir:   *toolsDir,
-		promoteBin: *promoteBin,
-		runTimeout: *runTimeout,
+		reps:        *reps,
+		promoteReps: *promoteReps,
+		delay:       *delay,
+		smoke:       *smoke,
+		toolsDir:    *toolsDir,
+		promoteBin:  *promoteBin,
+		runTimeout:  *runTimeout,
 
 		coreConcurrency: *coreConcurrency,
 	}
@@ -139,11 +144,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		cfg.cross = cc
 	}
 	if cfg.smoke {
-		cfg.sizes, cfg.reps = []int{2}, 1
+		cfg.sizes, cfg.reps, cfg.promoteReps = []int{2}, 1, 1
 	}
 	switch {
 	case cfg.reps < 1 || cfg.reps > 100:
 		return config{}, fmt.Errorf("-reps %d: expected 1 to 100", cfg.reps)
+	case cfg.promoteReps < 1 || cfg.promoteReps > 100:
+		return config{}, fmt.Errorf("-promote-reps %d: expected 1 to 100", cfg.promoteReps)
 	case cfg.delay <= 0 || cfg.delay > time.Second:
 		return config{}, fmt.Errorf("-delay %s: expected more than 0 and at most 1s", cfg.delay)
 	case cfg.coreConcurrency < 0 || cfg.coreConcurrency > 1000:
@@ -152,6 +159,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return config{}, fmt.Errorf("-run-timeout %s: expected a positive duration", cfg.runTimeout)
 	}
 	return cfg, nil
+}
+
+// repsOf returns how many repetitions tool runs.
+func (cfg config) repsOf(tool string) int {
+	if tool == toolCore || tool == toolCLI {
+		return cfg.promoteReps
+	}
+	return cfg.reps
 }
 
 // parseSizes reads a list such as "2,20,50" into sorted, distinct sizes.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/molecule-ai/promote/internal/registrytest"
@@ -18,10 +19,14 @@ type key struct {
 	delayed bool
 }
 
-// cell is every run made in one setting.
+// cell is every run made in one setting. The i-th run with the delay and
+// the i-th without form one pair, made back to back.
 type cell struct {
 	walls    []time.Duration
 	requests []int
+	// held is, for each run, the mean time the proxy held a request: the
+	// delay as it was applied, late timers included; 0 without the delay.
+	held []time.Duration
 	// maxRSS is the largest peak memory of any run in bytes; -1 for none.
 	maxRSS int64
 	// last is the proxy's record of the last run.
@@ -30,15 +35,17 @@ type cell struct {
 
 // results is everything the benchmark measured.
 type results struct {
-	delay    time.Duration
-	reps     int
-	smoke    bool
-	sizes    []int
-	tools    []string
-	skipped  map[string]error
-	versions map[string]string
-	cells    map[key]*cell
-	elapsed  time.Duration
+	delay time.Duration
+	reps  int
+	// promoteReps is the repetitions of core and cli.
+	promoteReps int
+	smoke       bool
+	sizes       []int
+	tools       []string
+	skipped     map[string]error
+	versions    map[string]string
+	cells       map[key]*cell
+	elapsed     time.Duration
 	// coreConcurrency is the core tool's -core-concurrency; 0 for the
 	// package default.
 	coreConcurrency int
@@ -71,7 +78,7 @@ func benchmark(ctx context.Context, cfg config, progress io.Writer) (_ *results,
 		return nil, err
 	}
 	res := &results{
-		delay: cfg.delay, reps: cfg.reps, smoke: cfg.smoke, sizes: cfg.sizes,
+		delay: cfg.delay, reps: cfg.reps, promoteReps: cfg.promoteReps, smoke: cfg.smoke, sizes: cfg.sizes,
 		tools: tools, skipped: skipped, versions: map[string]string{}, cells: map[key]*cell{},
 		coreConcurrency: cfg.coreConcurrency,
 	}
@@ -95,16 +102,25 @@ func benchmark(ctx context.Context, cfg config, progress io.Writer) (_ *results,
 		}
 	}
 
-	total := len(cfg.sizes) * cfg.reps * 2 * len(tools)
+	total := 0
+	for _, tool := range tools {
+		total += len(cfg.sizes) * cfg.repsOf(tool) * 2
+	}
 	done := 0
 	for ni, n := range cfg.sizes {
-		for rep := range cfg.reps {
-			delays := []time.Duration{cfg.delay, 0}
-			if rep%2 == 1 {
-				delays[0], delays[1] = delays[1], delays[0]
-			}
-			for di, d := range delays {
-				for _, tool := range rotate(tools, rep+ni+di) {
+		for rep := range max(cfg.reps, cfg.promoteReps) {
+			for _, tool := range rotate(tools, rep+ni) {
+				if rep >= cfg.repsOf(tool) {
+					continue
+				}
+				// A pair: the run with the delay and the run without, back
+				// to back, so that a change in the machine's load between
+				// repetitions cancels out; which goes first alternates.
+				pair := []time.Duration{cfg.delay, 0}
+				if rep%2 == 1 {
+					slices.Reverse(pair)
+				}
+				for _, d := range pair {
 					s, reqs, err := runOnce(ctx, cfg, w, ts, tool, n, d)
 					if err != nil {
 						return nil, fmt.Errorf("%s, N=%d, delay %s, repetition %d: %w", tool, n, d, rep+1, err)
@@ -112,11 +128,12 @@ func benchmark(ctx context.Context, cfg config, progress io.Writer) (_ *results,
 					c := res.cellFor(key{tool: tool, n: n, delayed: d > 0})
 					c.walls = append(c.walls, s.wall)
 					c.requests = append(c.requests, len(reqs))
+					c.held = append(c.held, meanHeld(reqs))
 					c.maxRSS = max(c.maxRSS, s.maxRSS)
 					c.last = reqs
 					done++
-					fmt.Fprintf(progress, "bench: [%3d/%d] N=%-3d rep %d/%d delay %-5s %-6s %8.3fs %5d requests\n",
-						done, total, n, rep+1, cfg.reps, d, tool, s.wall.Seconds(), len(reqs))
+					fmt.Fprintf(progress, "bench: [%3d/%d] N=%-3d rep %2d/%d delay %-5s %-6s %8.3fs %5d requests\n",
+						done, total, n, rep+1, cfg.repsOf(tool), d, tool, s.wall.Seconds(), len(reqs))
 				}
 			}
 		}
@@ -146,6 +163,18 @@ func runOnce(ctx context.Context, cfg config, w *world, ts *toolSet, tool string
 		return sample{}, nil, err
 	}
 	return s, reqs, nil
+}
+
+// meanHeld returns the mean time the proxy held reqs; 0 for none.
+func meanHeld(reqs []registrytest.Request) time.Duration {
+	if len(reqs) == 0 {
+		return 0
+	}
+	var sum time.Duration
+	for _, r := range reqs {
+		sum += r.Held
+	}
+	return sum / time.Duration(len(reqs))
 }
 
 // rotate returns s rotated left by k, so that every tool takes its turn at

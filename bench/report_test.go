@@ -44,6 +44,84 @@ func TestRoundTrips(t *testing.T) {
 	}
 }
 
+func TestPairedRoundTrips(t *testing.T) {
+	tests := []struct {
+		name      string
+		delayed   []time.Duration
+		undelayed []time.Duration
+		held      []time.Duration
+		want      float64
+	}{
+		{
+			// Medians of 0.225 s and 0.125 s would give 4; the pairs say 5.
+			name:      "the load changes between pairs",
+			delayed:   []time.Duration{ms(225), ms(325), ms(425)},
+			undelayed: []time.Duration{ms(100), ms(200), ms(300)},
+			held:      []time.Duration{ms(25), ms(25), ms(25)},
+			want:      5,
+		},
+		{
+			name:      "the proxy held requests longer than the delay",
+			delayed:   []time.Duration{ms(250)},
+			undelayed: []time.Duration{ms(100)},
+			held:      []time.Duration{ms(30)},
+			want:      5,
+		},
+		{
+			name:      "no held times: the nominal delay",
+			delayed:   []time.Duration{ms(225)},
+			undelayed: []time.Duration{ms(100)},
+			want:      5,
+		},
+		{
+			name:      "an outlier pair",
+			delayed:   []time.Duration{ms(225), ms(900), ms(225)},
+			undelayed: []time.Duration{ms(100), ms(100), ms(100)},
+			want:      5,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &cell{walls: tt.delayed, held: tt.held}
+			u := &cell{walls: tt.undelayed}
+			if got := pairedRoundTrips(d, u, ms(25)); got.median != tt.want {
+				t.Errorf("pairedRoundTrips = %v, want a median of %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEstimateMedian(t *testing.T) {
+	seq := func(n int) []float64 {
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = float64(n - i) // descending: the order must not matter
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		in   []float64
+		want estimate
+	}{
+		{"none", nil, estimate{}},
+		{"one", []float64{5}, estimate{5, 5, 5}},
+		// With five values the range covers the median with 94%.
+		{"five: the range", seq(5), estimate{3, 1, 5}},
+		// Six: the chance of none below the median is 1/64 <= 2.5%.
+		{"six", seq(6), estimate{3.5, 1, 6}},
+		// Fifteen: 3 or fewer below has a chance of 1.8%, 4 or fewer 5.9%.
+		{"fifteen", seq(15), estimate{8, 4, 12}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := estimateMedian(tt.in); got != tt.want {
+				t.Errorf("estimateMedian(%v) = %+v, want %+v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
 func TestCountRange(t *testing.T) {
 	for _, tt := range []struct {
 		in   []int
@@ -157,20 +235,50 @@ func TestChecks(t *testing.T) {
 		got[c.text] = c.status
 	}
 	wants := map[string]string{
-		"core N=2: 4.00 sequential round trips (target <= 5)":             "PASS",
-		"core N=20: 40.00 sequential round trips (target <= 5)":           "FAIL",
-		"core N=50: 4.00 sequential round trips (target <= 5)":            "PASS",
-		"cli N=2: median wall 15.15x lower than crane's (target >= 3x)":   "PASS",
-		"cli N=20: median wall 18.18x lower than crane's (target >= 15x)": "PASS",
-		"cli N=50: peak RSS 30.0 MiB (target <= 40 MiB)":                  "PASS",
+		"core N=2: 4.00 sequential round trips, 95% confidence interval 4.00 to 4.00 (target <= 5: the interval below 6)":     "PASS",
+		"core N=20: 40.00 sequential round trips, 95% confidence interval 40.00 to 40.00 (target <= 5: the interval below 6)": "FAIL",
+		"cli N=2: median wall 15.15x lower than crane's, writing the -previous backups too (target >= 2x)":                    "PASS",
+		"cli N=20: median wall 18.18x lower than crane's, writing the -previous backups too (target >= 7x)":                   "PASS",
+		"cli N=50: peak RSS 30.0 MiB (target <= 40 MiB)":                                                                      "PASS",
 	}
 	for text, status := range wants {
 		if got[text] != status {
 			t.Errorf("check %q = %q, want %q; all: %v", text, got[text], status, got)
 		}
 	}
-	if len(got) != 11 {
-		t.Errorf("%d checks, want 11: %v", len(got), got)
+	// Round trips at N=2 and N=20 and speed at N=2 and N=20 for core and
+	// cli, and the cli's memory; N=50's round trips are not judged.
+	if len(got) != 9 {
+		t.Errorf("%d checks, want 9: %v", len(got), got)
+	}
+}
+
+func TestRoundTripTarget(t *testing.T) {
+	tests := []struct {
+		name string
+		est  estimate
+		want string
+	}{
+		{"five, tightly", estimate{5.1, 4.9, 5.3}, "PASS"},
+		{"a sixth round trip excluded", estimate{5.4, 4.8, 5.9}, "PASS"},
+		{"a sixth round trip not excluded", estimate{5.2, 4.1, 6.3}, "FAIL"},
+		{"six", estimate{6.0, 5.8, 6.2}, "FAIL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			judged := false
+			for _, c := range checks([]row{{tool: toolCore, n: 2, roundTrips: tt.est}}) {
+				if strings.HasPrefix(c.text, "core N=2: ") && strings.Contains(c.text, "round trips") {
+					judged = true
+					if c.status != tt.want {
+						t.Errorf("%s %s: want %s", c.status, c.text, tt.want)
+					}
+				}
+			}
+			if !judged {
+				t.Error("no round-trip check for core at N=2")
+			}
+		})
 	}
 }
 
@@ -196,7 +304,12 @@ func TestWriteResults(t *testing.T) {
 		t.Error("writeResults reported success with a failed target")
 	}
 	out := buf.String()
-	for _, want := range []string{"| 2 | crane | 18 | 2.000 s | 0.500 s | 60.0 | 30.0 MiB | 1.0x |", "- FAIL core N=20", "- PASS core N=2"} {
+	for _, want := range []string{
+		"| 2 | crane | 18 | 2.000 s | 0.500 s | - | 60.0 (60.0 to 60.0) | 30.0 MiB | 1.0x |",
+		"- FAIL core N=20", "- PASS core N=2",
+		"| images | promote | crane | promote is faster | sequential round trips | promote's peak RSS |",
+		"| 20 | 1.10 s | 20.00 s | 18.2x | 40.0 | 30.0 MiB |",
+	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -216,14 +329,17 @@ func TestParseFlags(t *testing.T) {
 	if !slices.Equal(cfg.sizes, []int{2, 20, 50}) || !slices.Equal(cfg.tools, []string{toolCore, toolCrane}) || cfg.reps != 5 || cfg.delay != ms(25) {
 		t.Errorf("parsed %+v", cfg)
 	}
-	cfg, err = parseFlags([]string{"-smoke", "-reps", "9"}, io.Discard)
+	if cfg.repsOf(toolCore) != 15 || cfg.repsOf(toolCLI) != 15 || cfg.repsOf(toolCrane) != 5 {
+		t.Errorf("repetitions: core %d, cli %d, crane %d; want 15, 15, 5", cfg.repsOf(toolCore), cfg.repsOf(toolCLI), cfg.repsOf(toolCrane))
+	}
+	cfg, err = parseFlags([]string{"-smoke", "-reps", "9", "-promote-reps", "9"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(cfg.sizes, []int{2}) || cfg.reps != 1 {
-		t.Errorf("smoke run parsed as N=%v, %d repetitions", cfg.sizes, cfg.reps)
+	if !slices.Equal(cfg.sizes, []int{2}) || cfg.reps != 1 || cfg.promoteReps != 1 {
+		t.Errorf("smoke run parsed as N=%v, %d and %d repetitions", cfg.sizes, cfg.reps, cfg.promoteReps)
 	}
-	for _, bad := range [][]string{{"-n", "0"}, {"-n", "x"}, {"-tools", "docker"}, {"-reps", "0"}, {"-delay", "0s"}, {"extra"}} {
+	for _, bad := range [][]string{{"-n", "0"}, {"-n", "x"}, {"-tools", "docker"}, {"-reps", "0"}, {"-promote-reps", "101"}, {"-delay", "0s"}, {"extra"}} {
 		if _, err := parseFlags(bad, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q) accepted", bad)
 		}

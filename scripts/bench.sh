@@ -3,12 +3,14 @@
 # docker-registry and skopeo from Debian's packages, crane and regctl with
 # go install at the versions the benchmark compares against.
 #
-#   scripts/bench.sh                  full run: N=2,20,50, 5 repetitions, targets checked,
+#   scripts/bench.sh                  full run: N=2,20,50, targets checked,
 #                                     then the cross-registry case: N=2,10 images of 20 MiB
 #   scripts/bench.sh --smoke          N=2, one repetition, no targets (both cases)
 #   scripts/bench.sh -reps 7 -n 20    any other flag goes to the benchmark (go run ./bench -h)
 #
-# The table goes to standard output as Markdown, progress to standard error.
+# The results go to standard output as Markdown (bench/README.md shows a
+# run, and its summary table is the project README's), progress to
+# standard error.
 # Exit status: 0 all targets met (or a smoke run that worked), 1 a target
 # missed, 2 the benchmark could not run.
 #
