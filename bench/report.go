@@ -77,7 +77,11 @@ type estimate struct {
 	median, low, high float64
 }
 
+// String formats the estimate, with its interval when it has one.
 func (e estimate) String() string {
+	if e.low == e.high {
+		return fmt.Sprintf("%.1f", e.median)
+	}
 	return fmt.Sprintf("%.1f (%.1f to %.1f)", e.median, e.low, e.high)
 }
 

@@ -305,7 +305,7 @@ func TestWriteResults(t *testing.T) {
 	}
 	out := buf.String()
 	for _, want := range []string{
-		"| 2 | crane | 18 | 2.000 s | 0.500 s | - | 60.0 (60.0 to 60.0) | 30.0 MiB | 1.0x |",
+		"| 2 | crane | 18 | 2.000 s | 0.500 s | - | 60.0 | 30.0 MiB | 1.0x |",
 		"- FAIL core N=20", "- PASS core N=2",
 		"| images | promote | crane | promote is faster | sequential round trips | promote's peak RSS |",
 		"| 20 | 1.10 s | 20.00 s | 18.2x | 40.0 | 30.0 MiB |",
