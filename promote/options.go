@@ -133,13 +133,7 @@ func WithEndpoint(registry, hostport string) Option {
 // has at most one request per target tag and backup tag in flight. The
 // default, 64, lets a release of up to 64 images move in one round trip.
 func WithConcurrency(n int) Option {
-	return func(o *options) error {
-		if n <= 0 {
-			return invalid("concurrency", itoa(n), "must be at least 1")
-		}
-		o.concurrency = n
-		return nil
-	}
+	return atLeastOne("concurrency", n, func(o *options) { o.concurrency = n })
 }
 
 // WithRetryBackoff sets how requests that failed transiently (429, 5xx,
@@ -200,4 +194,16 @@ func canonicalRegistry(host string) string {
 		return host
 	}
 	return reg.RegistryStr()
+}
+
+// atLeastOne is an option that applies set when n is at least 1 and is
+// rejected otherwise.
+func atLeastOne(field string, n int, set func(*options)) Option {
+	return func(o *options) error {
+		if n < 1 {
+			return invalid(field, itoa(n), "must be at least 1")
+		}
+		set(o)
+		return nil
+	}
 }

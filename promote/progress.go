@@ -31,13 +31,7 @@ func WithCopyProgress(fn func(CopyProgress)) Option {
 // WithCopyConcurrency bounds how many blobs are copied at once, across all
 // images. The default is 32.
 func WithCopyConcurrency(n int) Option {
-	return func(o *options) error {
-		if n <= 0 {
-			return invalid("copy concurrency", itoa(n), "must be at least 1")
-		}
-		o.copyConcurrency = n
-		return nil
-	}
+	return atLeastOne("copy concurrency", n, func(o *options) { o.copyConcurrency = n })
 }
 
 // defaultCopyConcurrency is the default of [WithCopyConcurrency].

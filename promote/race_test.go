@@ -45,10 +45,7 @@ func once(m registrytest.Matcher, act func()) registrytest.FaultFunc {
 func TestForeignWriteBetweenWriteAndReadBack(t *testing.T) {
 	f := newFixture(t, distribution, true)
 	old, _ := f.seedProduction()
-	foreign := f.pushImage(f.repos[0], "staging-3333333", otherSHA)
-	f.proxy.SetFault(once(readBackOf("/platform"), func() {
-		f.retag(f.repos[0]+":latest", foreign)
-	}))
+	foreign := f.moveOnReadBack()
 
 	rep, err := f.promoter(promote.Config{}).Promote(context.Background(), sha(newSHA), promote.WriteOptions{})
 	if !errors.Is(err, promote.ErrMixedState) {
@@ -305,6 +302,18 @@ func checkRaceInvariant(t *testing.T, f *fixture, desc string, before, after map
 	t.Errorf("%s: end state breaks the guarantee\nbefore: %v\nafter:  %v\nwanted: %v | %v\nerrors: %v | %v", desc, before, after, runs[0].wanted, runs[1].wanted, runs[0].err, runs[1].err)
 }
 
+// moveOnReadBack pushes otherSHA's image to platform and has another writer
+// move platform:latest to it the moment the run under test first reads that
+// tag back. It returns the other writer's digest.
+func (f *fixture) moveOnReadBack() string {
+	f.t.Helper()
+	foreign := f.pushImage(f.repos[0], "staging-3333333", otherSHA)
+	f.proxy.SetFault(once(readBackOf("/platform"), func() {
+		f.retag(f.repos[0]+":latest", foreign)
+	}))
+	return foreign
+}
+
 // retag points ref (through the proxy's address) at digest, directly on
 // the registry.
 func (f *fixture) retag(ref, digest string) {
@@ -321,10 +330,7 @@ func TestUnchangedTargetMovedByAnotherRun(t *testing.T) {
 	f := newFixture(t, distribution, true)
 	_, updated := f.seedProduction()
 	f.retag(f.repos[0]+":latest", updated[0]) // platform is already promoted
-	foreign := f.pushImage(f.repos[0], "staging-3333333", otherSHA)
-	f.proxy.SetFault(once(readBackOf("/platform"), func() {
-		f.retag(f.repos[0]+":latest", foreign)
-	}))
+	foreign := f.moveOnReadBack()
 
 	rep, err := f.promoter(promote.Config{}).Promote(context.Background(), sha(newSHA), promote.WriteOptions{})
 	if !errors.Is(err, promote.ErrMixedState) {
