@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -150,6 +151,13 @@ var promoteInputs = map[string]string{
 	"PROMOTE_REGISTRY": "ghcr.io", "PROMOTE_USERNAME": "release-bot", "PROMOTE_TOKEN": "tok-never-print-me",
 	"UPSTREAM_RUN_NAME": "E2E Staging", "UPSTREAM_RUN_NUMBER": "42",
 	"UPSTREAM_RUN_URL": "https://github.com/acme/app/actions/runs/42", "UPSTREAM_RUN_EVENT": "schedule", "UPSTREAM_RUN_BRANCH": "main",
+}
+
+// promoteInputsWith returns promoteInputs with the values of changes.
+func promoteInputsWith(changes map[string]string) map[string]string {
+	env := maps.Clone(promoteInputs)
+	maps.Copy(env, changes)
+	return env
 }
 
 func TestActionSuccess(t *testing.T) {
@@ -313,18 +321,20 @@ func TestActionRefusesBadInputBeforeDagger(t *testing.T) {
 		{"username as a flag", map[string]string{"PROMOTE_USERNAME": "--help"}, "username must not start with a dash"},
 		{"source tag as a flag", map[string]string{"PROMOTE_SOURCE_TAG": "-v"}, "source-tag must not start with a dash"},
 		{"registry service not an address", map[string]string{"PROMOTE_REGISTRY_SERVICE": "localhost:5000"}, "registry-service must be"},
+		{"both identities", map[string]string{"PROMOTE_CERTIFICATE_IDENTITY": signer, "PROMOTE_CERTIFICATE_IDENTITY_REGEXP": "^https://github.com/acme/"}, "not both"},
+		{"issuer without an identity", map[string]string{"PROMOTE_CERTIFICATE_OIDC_ISSUER": "https://token.actions.githubusercontent.com"}, "certificate-oidc-issuer needs"},
+		{"issuer not an address", map[string]string{"PROMOTE_CERTIFICATE_IDENTITY": signer, "PROMOTE_CERTIFICATE_OIDC_ISSUER": "token.actions.githubusercontent.com"}, "certificate-oidc-issuer must be"},
+		{"identity as a flag", map[string]string{"PROMOTE_CERTIFICATE_IDENTITY": "--help"}, "certificate-identity must not start with a dash"},
+		{"regexp as a flag", map[string]string{"PROMOTE_CERTIFICATE_IDENTITY_REGEXP": "-x"}, "certificate-identity-regexp must not start with a dash"},
+		{"require-provenance not a boolean", map[string]string{"PROMOTE_REQUIRE_PROVENANCE": "yes"}, "require-provenance must be"},
+		{"provenance without an identity", map[string]string{"PROMOTE_REQUIRE_PROVENANCE": "true", "PROMOTE_SHA": fullSHA}, "require-provenance needs certificate-identity"},
+		{"provenance with a short sha", map[string]string{"PROMOTE_REQUIRE_PROVENANCE": "true", "PROMOTE_CERTIFICATE_IDENTITY": signer}, "full 40-character sha"},
+		{"provenance on rollback", map[string]string{"PROMOTE_COMMAND": "rollback", "PROMOTE_FORWARD_ONLY": "false", "PROMOTE_REQUIRE_PROVENANCE": "true", "PROMOTE_CERTIFICATE_IDENTITY": signer, "PROMOTE_SHA": fullSHA}, "verify and promote only"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			env := map[string]string{}
-			for k, v := range promoteInputs {
-				env[k] = v
-			}
-			for k, v := range tt.env {
-				env[k] = v
-			}
-			run := runAction(t, env, "", "", "", 0)
+			run := runAction(t, promoteInputsWith(tt.env), "", "", "", 0)
 			if run.exit != 2 || run.args != nil {
 				t.Errorf("exit %d, dagger ran with %q; want exit 2 and no dagger", run.exit, run.args)
 			}
@@ -348,5 +358,62 @@ func TestActionThroughARegistryService(t *testing.T) {
 		"rollback", "--dry-run=false", "--timeout", "5m", "summary"}
 	if run.exit != 0 || !slices.Equal(run.args, want) {
 		t.Errorf("exit %d, dagger ran with\n%q, want\n%q", run.exit, run.args, want)
+	}
+}
+
+// signer is a build workflow's certificate identity, and fullSHA a
+// 40-character commit sha, as a signature policy takes them.
+const (
+	signer  = "https://github.com/acme/app/.github/workflows/build.yml@refs/heads/main"
+	fullSHA = "0123456789abcdef0123456789abcdef01234567"
+)
+
+func TestActionSignaturePolicy(t *testing.T) {
+	t.Parallel()
+	auth := []string{"with-registry-auth", "--address", "ghcr.io", "--username", "release-bot", "--secret", "env://PROMOTE_TOKEN"}
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string // after -m <module> call
+	}{
+		{
+			name: "off when no identity is given",
+			env:  map[string]string{"PROMOTE_CERTIFICATE_IDENTITY": "", "PROMOTE_REQUIRE_PROVENANCE": "false"},
+			want: slices.Concat(auth, []string{"promote", "--sha", "abcdef0", "--dry-run=false", "--timeout", "5m", "--forward-only", "--source", ".", "summary"}),
+		},
+		{
+			name: "identity, GitHub's issuer and provenance",
+			env:  map[string]string{"PROMOTE_SHA": fullSHA, "PROMOTE_CERTIFICATE_IDENTITY": signer, "PROMOTE_REQUIRE_PROVENANCE": "true"},
+			want: slices.Concat(auth,
+				[]string{"with-signature-policy", "--identity", signer, "--issuer", "https://token.actions.githubusercontent.com"},
+				[]string{"promote", "--sha", fullSHA, "--dry-run=false", "--timeout", "5m", "--forward-only", "--source", ".", "--require-provenance", "summary"}),
+		},
+		{
+			name: "regexp and another issuer on verify",
+			env: map[string]string{"PROMOTE_COMMAND": "verify", "PROMOTE_FORWARD_ONLY": "false", "PROMOTE_SHA": fullSHA,
+				"PROMOTE_CERTIFICATE_IDENTITY_REGEXP": "^https://github.com/acme/", "PROMOTE_CERTIFICATE_OIDC_ISSUER": "https://issuer.example.com",
+				"PROMOTE_REQUIRE_PROVENANCE": "true"},
+			want: slices.Concat(auth,
+				[]string{"with-signature-policy", "--identity-regexp", "^https://github.com/acme/", "--issuer", "https://issuer.example.com"},
+				[]string{"verify", "--sha", fullSHA, "--timeout", "5m", "--require-provenance", "summary"}),
+		},
+		{
+			name: "identity without provenance on a rollback to the backups",
+			env:  map[string]string{"PROMOTE_COMMAND": "rollback", "PROMOTE_FORWARD_ONLY": "false", "PROMOTE_SHA": "", "PROMOTE_CERTIFICATE_IDENTITY": signer},
+			want: slices.Concat(auth,
+				[]string{"with-signature-policy", "--identity", signer, "--issuer", "https://token.actions.githubusercontent.com"},
+				[]string{"rollback", "--dry-run=false", "--timeout", "5m", "summary"}),
+		},
+	}
+	root, _ := filepath.Abs(".")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			run := runAction(t, promoteInputsWith(tt.env), "", "ok\n", "", 0)
+			want := slices.Concat([]string{"-m", root, "call"}, tt.want)
+			if run.exit != 0 || !slices.Equal(run.args, want) {
+				t.Errorf("exit %d, dagger ran with\n%q, want\n%q", run.exit, run.args, want)
+			}
+		})
 	}
 }

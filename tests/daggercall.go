@@ -127,11 +127,32 @@ func globalFlagWidth(args []string) (int, bool) {
 }
 
 // checkCall returns the functions that args, the words after `dagger call`,
-// chain, or the first way they do not fit m: an unknown function or flag, a
-// flag without its value, a required flag left out, a function chained
-// after a scalar, or a chain that ends on an object, which prints only its
-// ID.
-func (m *module) checkCall(args []string) (chain []string, err error) {
+// chain, or the first way they do not fit m (see parseCall).
+func (m *module) checkCall(args []string) ([]string, error) {
+	calls, err := m.parseCall(args)
+	if err != nil {
+		return nil, err
+	}
+	chain := make([]string, len(calls))
+	for i, c := range calls {
+		chain[i] = c.name
+	}
+	return chain, nil
+}
+
+// calledFunction is one function of a dagger call, and the module flags
+// given to it, without dashes.
+type calledFunction struct {
+	name  string
+	flags []string
+}
+
+// parseCall returns the functions that args, the words after `dagger
+// call`, chain, each with its flags, or the first way they do not fit m:
+// an unknown function or flag, a flag without its value, a required flag
+// left out, a function chained after a scalar, or a chain that ends on an
+// object, which prints only its ID.
+func (m *module) parseCall(args []string) (chain []calledFunction, err error) {
 	fn, obj := m.constructor, m.objects[m.main]
 	fnDesc := "the constructor"
 	given := map[string]bool{}
@@ -155,6 +176,9 @@ func (m *module) checkCall(args []string) (chain []string, err error) {
 			name, _, hasValue := strings.Cut(arg[2:], "=")
 			if fl, ok := fn.flags[name]; ok {
 				given[name] = true
+				if len(chain) > 0 {
+					chain[len(chain)-1].flags = append(chain[len(chain)-1].flags, name)
+				}
 				if !fl.isBool && !hasValue {
 					if i+1 == len(args) {
 						return nil, fmt.Errorf("flag --%s of %s needs a value", name, fnDesc)
@@ -189,7 +213,7 @@ func (m *module) checkCall(args []string) (chain []string, err error) {
 		}
 		fn, obj, fnDesc = next, m.objects[next.returns], fmt.Sprintf("function %q", arg)
 		given = map[string]bool{}
-		chain = append(chain, arg)
+		chain = append(chain, calledFunction{name: arg})
 	}
 
 	if err := missing(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -92,6 +93,9 @@ func TestModuleSurface(t *testing.T) {
 		{"verify --sha abc1234 --timeout 1m result", []string{"verify", "result"}},
 		{"promote --sha abc1234 --forward-only --source . --timeout 5m summary", []string{"promote", "summary"}},
 		{"rollback --timeout 5m summary", []string{"rollback", "summary"}},
+		{"with-signature-policy --identity i --issuer https://token.actions.githubusercontent.com promote --sha abc1234 --require-provenance summary", []string{"with-signature-policy", "promote", "summary"}},
+		{"with-signature-policy --identity-regexp ^i$ --issuer https://issuer.example verify --sha abc1234 --require-provenance json", []string{"with-signature-policy", "verify", "json"}},
+		{"with-public-key --key ./cosign.pub --insecure-ignore-tlog with-trusted-root --root ./trusted_root.json status summary", []string{"with-public-key", "with-trusted-root", "status", "summary"}},
 		{"source-tag", []string{"source-tag"}},
 		{"demo", []string{"demo"}},
 	}
@@ -234,9 +238,45 @@ func TestAction(t *testing.T) {
 	if _, ok := a.Outputs["result"]; !ok {
 		t.Error("action.yml has no output result")
 	}
-	for name, want := range map[string]string{"command": "promote", "dry-run": "false", "forward-only": "false", "timeout": "5m", "source": "."} {
-		if got := a.Inputs[name].Default; got != want {
-			t.Errorf("input %s defaults to %q, want %q", name, got, want)
+	for name, want := range map[string]string{
+		"command": "promote", "dry-run": "false", "forward-only": "false", "timeout": "5m", "source": ".",
+		"certificate-identity": "", "certificate-identity-regexp": "", "certificate-oidc-issuer": "", "require-provenance": "false",
+	} {
+		if got, ok := a.Inputs[name]; !ok || got.Default != want {
+			t.Errorf("input %s defaults to %q, want %q", name, got.Default, want)
+		}
+	}
+	// The calls checked above include those that carry the signature
+	// policy, so that every flag the policy adds is checked too.
+	m := loadTestModule(t)
+	passed := map[string]bool{}
+	for _, rel := range a.scripts() {
+		data, err := os.ReadFile(filepath.Join(a.dir, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls, err := findDaggerCalls(string(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range calls {
+			chain, err := m.parseCall(c.args)
+			if err != nil {
+				continue // lintAction reports it
+			}
+			for _, fn := range chain {
+				for _, fl := range fn.flags {
+					passed[fn.name+" --"+fl] = true
+				}
+			}
+		}
+	}
+	for _, want := range []string{
+		"with-signature-policy --identity", "with-signature-policy --identity-regexp", "with-signature-policy --issuer",
+		"verify --require-provenance", "promote --require-provenance",
+	} {
+		if !passed[want] {
+			t.Errorf("no dagger call of the action's scripts passes %s", want)
 		}
 	}
 }
@@ -624,6 +664,8 @@ func TestCheckerCatches(t *testing.T) {
 		{"misspelled chained name", run("dagger call \\\n  status \\\n  sumary"), `unknown function "sumary" on Report`},
 		{"misspelled constructor flag", run("dagger call --image a,b status summary"), "unknown flag --image for the constructor"},
 		{"constructor flag after a function", run("dagger call status --images a summary"), `unknown flag --images for function "status"`},
+		{"provenance on rollback", run("dagger call with-signature-policy --identity i --issuer u rollback --require-provenance summary"), `unknown flag --require-provenance for function "rollback"`},
+		{"policy without an issuer", run("dagger call with-signature-policy --identity i verify --sha \"$SHA\" summary"), `function "with-signature-policy" needs --issuer`},
 		{"flag without value", run("dagger call promote --sha"), `flag --sha of function "promote" needs a value`},
 		{"required flag missing", run("dagger call verify summary"), `function "verify" needs --sha`},
 		{"chain after a scalar", run("dagger call status summary json"), `cannot call "json" after function "summary"`},
@@ -726,4 +768,115 @@ func assertFinding(t *testing.T, findings []finding, want string) {
 	if !slices.ContainsFunc(findings, func(f finding) bool { return strings.Contains(f.msg, want) }) {
 		t.Errorf("no finding contains %q; got %v", want, findings)
 	}
+}
+
+// signatureInputs are the action's inputs for the signature policy, and
+// signerVariable the repository variable that turns it on in the examples.
+var signatureInputs = []string{"certificate-identity", "certificate-identity-regexp", "certificate-oidc-issuer", "require-provenance"}
+
+const signerVariable = "vars.PROMOTE_SIGNER_IDENTITY"
+
+// TestExamplesSignaturePolicy checks that the examples require signatures
+// only when the repository variable names a signer, so that they run
+// unsigned by default; that promotions then require provenance too, and a
+// rollback to the backups nothing; and that the README's section on it
+// shows the same with: lines as the examples, no more and no fewer.
+func TestExamplesSignaturePolicy(t *testing.T) {
+	a := loadTestAction(t)
+	inExamples := map[string]bool{}
+	for _, wf := range loadWorkflows(t, "examples") {
+		for _, id := range wf.jobIDs() {
+			for _, step := range wf.Jobs[id].Steps {
+				if !usesAction(step) {
+					continue
+				}
+				where := wf.at(step.Uses.Line)
+				for _, key := range signatureInputs {
+					if v, ok := step.With[key]; ok {
+						inExamples[key+": "+v.Value] = true
+					}
+				}
+				identity := step.With["certificate-identity"].Value
+				if !strings.Contains(identity, signerVariable) {
+					t.Errorf("%s: certificate-identity is %q, want it from %s", where, identity, signerVariable)
+				}
+				provenance, hasProvenance := step.With["require-provenance"]
+				switch actionCommand(step, a) {
+				case "promote", "verify":
+					if want := "${{ " + signerVariable + " != '' }}"; provenance.Value != want {
+						t.Errorf("%s: require-provenance is %q, want %q", where, provenance.Value, want)
+					}
+				case "rollback":
+					if hasProvenance {
+						t.Errorf("%s: require-provenance on a rollback", where)
+					}
+					if !strings.Contains(identity, "inputs.sha") {
+						t.Errorf("%s: certificate-identity does not depend on inputs.sha: a rollback to the backups would check them", where)
+					}
+				}
+			}
+		}
+	}
+	inReadme := readmeSignatureInputs(t)
+	for _, line := range sortedKeys(inExamples) {
+		if !inReadme[line] {
+			t.Errorf("the examples pass %q, which the README's section %q does not show", line, readmeSignatureSection)
+		}
+	}
+	for _, line := range sortedKeys(inReadme) {
+		if !inExamples[line] {
+			t.Errorf("the README's section %q shows %q, which no example passes", readmeSignatureSection, line)
+		}
+	}
+}
+
+// readmeSignatureSection is the README section on turning signatures on
+// in the examples.
+const readmeSignatureSection = "Requiring signatures in the promotion workflows"
+
+// nextHeading matches the heading of the README section that follows.
+var nextHeading = regexp.MustCompile(`\n#{1,3} `)
+
+// readmeSignatureInputs returns the "key: value" lines of the YAML blocks
+// of the README's readmeSignatureSection whose key is a signature input.
+func readmeSignatureInputs(t *testing.T) map[string]bool {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(data), "\n### "+readmeSignatureSection+"\n")
+	if !ok {
+		t.Fatalf("the README has no section %q", readmeSignatureSection)
+	}
+	if end := nextHeading.FindStringIndex(section); end != nil {
+		section = section[:end[0]]
+	}
+	out := map[string]bool{}
+	for i, block := range strings.Split(section, "```yaml\n")[1:] {
+		block, _, _ = strings.Cut(block, "```")
+		var values map[string]yaml.Node
+		if err := yaml.Unmarshal([]byte(dedent(block)), &values); err != nil {
+			t.Fatalf("the README's section %q, YAML block %d: %v", readmeSignatureSection, i+1, err)
+		}
+		for _, key := range signatureInputs {
+			if v, ok := values[key]; ok {
+				out[key+": "+v.Value] = true
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Errorf("the README's section %q shows none of the inputs %v", readmeSignatureSection, signatureInputs)
+	}
+	return out
+}
+
+// dedent removes from every line of text the indentation of its first.
+func dedent(text string) string {
+	indent := text[:len(text)-len(strings.TrimLeft(text, " "))]
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimPrefix(l, indent)
+	}
+	return strings.Join(lines, "\n")
 }

@@ -66,6 +66,10 @@ forward_only="${PROMOTE_FORWARD_ONLY:-false}"
 timeout="${PROMOTE_TIMEOUT:-5m}"
 registry="${PROMOTE_REGISTRY:-ghcr.io}"
 source="${PROMOTE_SOURCE:-.}"
+identity="${PROMOTE_CERTIFICATE_IDENTITY:-}"
+identity_regexp="${PROMOTE_CERTIFICATE_IDENTITY_REGEXP:-}"
+issuer="${PROMOTE_CERTIFICATE_OIDC_ISSUER:-}"
+require_provenance="${PROMOTE_REQUIRE_PROVENANCE:-false}"
 
 case "$command" in
 verify) title="Verification failed" ;;
@@ -93,6 +97,27 @@ fi
 if [[ -n "${PROMOTE_REGISTRY_SERVICE:-}" && ! "$PROMOTE_REGISTRY_SERVICE" =~ ^tcp://[A-Za-z0-9.-]+:[0-9]+$ ]]; then
 	bad_input "registry-service must be an address such as tcp://localhost:5000"
 fi
+# The signature policy, checked as the module and the CLI check it: one
+# identity, exact or a regexp, whose issuer defaults to GitHub's when
+# there is one; provenance only under such a policy, and only for a full
+# sha, which it is compared with.
+if [[ -n "$identity" && -n "$identity_regexp" ]]; then
+	bad_input "give certificate-identity or certificate-identity-regexp, not both"
+fi
+if [[ -n "$identity$identity_regexp" ]]; then
+	issuer="${issuer:-https://token.actions.githubusercontent.com}"
+elif [[ -n "$issuer" ]]; then
+	bad_input "certificate-oidc-issuer needs certificate-identity or certificate-identity-regexp"
+fi
+[[ "$identity" != -* ]] || bad_input "certificate-identity must not start with a dash"
+[[ "$identity_regexp" != -* ]] || bad_input "certificate-identity-regexp must not start with a dash"
+[[ -z "$issuer" || "$issuer" =~ ^https://[^[:space:]]+$ ]] || bad_input "certificate-oidc-issuer must be an https:// address"
+boolean require-provenance "$require_provenance"
+if [[ "$require_provenance" == true ]]; then
+	[[ "$command" == verify || "$command" == promote ]] || bad_input "require-provenance applies to verify and promote only"
+	[[ -n "$issuer" ]] || bad_input "require-provenance needs certificate-identity or certificate-identity-regexp"
+	[[ "$sha" =~ ^[0-9a-fA-F]{40}$ ]] || bad_input "require-provenance needs the full 40-character sha, which the provenance must name"
+fi
 list images "${PROMOTE_IMAGES:-}"
 list target_tags "${PROMOTE_TARGET_TAGS:-}"
 list platforms "${PROMOTE_PLATFORMS:-}"
@@ -115,14 +140,22 @@ fi
 if [[ -n "${PROMOTE_REGISTRY_SERVICE:-}" ]]; then
 	chain+=(with-registry-service --address "$registry" --service "$PROMOTE_REGISTRY_SERVICE")
 fi
+if [[ -n "$identity" ]]; then
+	chain+=(with-signature-policy --identity "$identity" --issuer "$issuer")
+fi
+if [[ -n "$identity_regexp" ]]; then
+	chain+=(with-signature-policy --identity-regexp "$identity_regexp" --issuer "$issuer")
+fi
 
 case "$command" in
 verify)
 	call=(verify --sha "$sha" --timeout "$timeout")
+	if [[ "$require_provenance" == true ]]; then call+=(--require-provenance); fi
 	;;
 promote)
 	call=(promote --sha "$sha" --dry-run="$dry_run" --timeout "$timeout")
 	if [[ "$forward_only" == true ]]; then call+=(--forward-only --source "$source"); fi
+	if [[ "$require_provenance" == true ]]; then call+=(--require-provenance); fi
 	;;
 rollback)
 	call=(rollback --dry-run="$dry_run" --timeout "$timeout")
