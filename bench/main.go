@@ -91,7 +91,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	sizes := fs.String("n", "2,20,50", "comma-separated numbers of images to promote")
 	reps := fs.Int("reps", 5, "repetitions of crane, skopeo and regctl at each N, each one a run with the delay and one without; with -cross, of every tool")
-	promoteReps := fs.Int("promote-reps", 15, "repetitions of core and cli at each N; their runs take under a second, and more of them narrow the round-trip estimate")
+	promoteReps := fs.Int("promote-reps", 15, "repetitions of core, cli and cli-signed at each N; their runs take under a second, and more of them narrow the round-trip estimate")
 	delay := fs.Duration("delay", 25*time.Millisecond, "delay the proxy adds to every request")
 	smoke := fs.Bool("smoke", false, "run N=2 once, check no target, skip missing third-party tools")
 	toolsDir := fs.String("tools-dir", "", "directory searched for crane and regctl before PATH")
@@ -163,7 +163,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 
 // repsOf returns how many repetitions tool runs.
 func (cfg config) repsOf(tool string) int {
-	if tool == toolCore || tool == toolCLI {
+	if tool == toolCore || tool == toolCLI || tool == toolSigned {
 		return cfg.promoteReps
 	}
 	return cfg.reps

@@ -67,7 +67,7 @@ func benchmark(ctx context.Context, cfg config, progress io.Writer) (_ *results,
 	began := time.Now()
 	maxN := cfg.sizes[len(cfg.sizes)-1]
 	fmt.Fprintf(progress, "bench: starting the registry and seeding %d repositories\n", maxN)
-	w, err := startWorld(ctx, maxN)
+	w, err := startWorld(ctx, maxN, slices.Contains(cfg.tools, toolSigned))
 	if err != nil {
 		return nil, err
 	}

@@ -247,6 +247,7 @@ func writeResults(w io.Writer, r *results) bool {
 	writeTable(w, r, rows)
 	ok := writeTargets(w, r, rows)
 	writeSummary(w, r, rows)
+	writeSignatureCost(w, r, rows)
 	writeKinds(w, r)
 	writeWaves(w, r)
 	return ok
@@ -328,6 +329,28 @@ func writeSummary(w io.Writer, r *results, rows []row) {
 	fmt.Fprintf(w, "%s\n\n", strings.Join(lines, "\n"))
 }
 
+// writeSignatureCost prints what verifying signatures adds to a promotion:
+// cli-signed against cli at every N where both ran.
+func writeSignatureCost(w io.Writer, r *results, rows []row) {
+	var lines []string
+	for _, n := range r.sizes {
+		cli, signed := findRow(rows, toolCLI, n), findRow(rows, toolSigned, n)
+		if cli == nil || signed == nil {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("| %d | %.3f s | %.3f s | %+.3f s | %.3f s | %+.3f s | %.1f | %.1f | %+.1f |",
+			n, cli.wall.Seconds(), signed.wall.Seconds(), (signed.wall-cli.wall).Seconds(),
+			signed.wall0.Seconds(), (signed.wall0-cli.wall0).Seconds(),
+			cli.roundTrips.median, signed.roundTrips.median, signed.roundTrips.median-cli.roundTrips.median))
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "Signature checks: cli-signed against cli (medians; wall with the %s delay, then without):\n\n", r.delay)
+	fmt.Fprintf(w, "| N | cli | cli-signed | added | cli-signed, no delay | added, no delay | cli round trips | cli-signed round trips | added round trips |\n")
+	fmt.Fprintf(w, "|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n%s\n\n", strings.Join(lines, "\n"))
+}
+
 // writeKinds prints the requests of the last run of each tool with the
 // delay, by kind.
 func writeKinds(w io.Writer, r *results) {
@@ -349,7 +372,7 @@ func writeWaves(w io.Writer, r *results) {
 	fmt.Fprintf(w, "Sequential waves of promote's requests (last run with the delay; a wave is a burst of requests separated from the next by more than %s):\n\n", gap)
 	fmt.Fprintf(w, "| N | tool | waves | requests of each wave |\n|--:|:--|--:|:--|\n")
 	for _, n := range r.sizes {
-		for _, tool := range []string{toolCore, toolCLI} {
+		for _, tool := range []string{toolCore, toolCLI, toolSigned} {
 			c, found := r.cells[key{tool: tool, n: n, delayed: true}]
 			if !found {
 				continue

@@ -369,3 +369,40 @@ func TestChildEnv(t *testing.T) {
 		t.Errorf("HOME is not the bench's: %v", env)
 	}
 }
+
+func TestWriteSignatureCost(t *testing.T) {
+	signedWalls := func(tool string, n int) (int, int, bool) {
+		switch tool {
+		case toolCLI:
+			return 130 + n, 30 + n, true
+		case toolSigned:
+			return 200 + n, 50 + n, true
+		}
+		return 0, 0, false
+	}
+	tests := []struct {
+		name  string
+		walls walls
+		want  string
+	}{
+		{"both ran", signedWalls, "| 2 | 0.132 s | 0.202 s | +0.070 s | 0.052 s | +0.020 s | 4.0 | 6.0 | +2.0 |"},
+		{"no signed run", standardWalls, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := sampleResults(tc.walls, []int{2})
+			var buf bytes.Buffer
+			writeSignatureCost(&buf, r, r.rows())
+			out := buf.String()
+			if tc.want == "" {
+				if out != "" {
+					t.Errorf("printed a table without cli-signed:\n%s", out)
+				}
+				return
+			}
+			if !strings.Contains(out, tc.want) {
+				t.Errorf("output lacks %q:\n%s", tc.want, out)
+			}
+		})
+	}
+}

@@ -61,6 +61,8 @@ type world struct {
 	home string
 	// dir holds home, the policy file of skopeo and the built cli.
 	dir string
+	// signing signed the staging images; nil when they are unsigned.
+	signing *signing
 }
 
 // newSHA returns a random 40-character commit sha.
@@ -72,9 +74,10 @@ func newSHA() (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
-// startWorld starts the registry and the proxy and seeds n repositories.
-// Close stops everything and removes every file.
-func startWorld(ctx context.Context, n int) (_ *world, err error) {
+// startWorld starts the registry and the proxy and seeds n repositories,
+// their staging images signed when signed is true. Close stops everything
+// and removes every file.
+func startWorld(ctx context.Context, n int, signed bool) (_ *world, err error) {
 	w := &world{}
 	defer func() {
 		if err != nil {
@@ -102,6 +105,11 @@ func startWorld(ctx context.Context, n int) (_ *world, err error) {
 	}
 	if w.sha, err = newSHA(); err != nil {
 		return nil, err
+	}
+	if signed {
+		if w.signing, err = newSigning(w.dir, w.sha); err != nil {
+			return nil, err
+		}
 	}
 	if err := w.seed(ctx, n); err != nil {
 		return nil, err
@@ -196,8 +204,13 @@ func (w *world) seedRepo(ctx context.Context, i int) error {
 		}
 		if p.into != nil {
 			*p.into = desc
-		} else {
-			st.staging = desc.Digest
+			continue
+		}
+		st.staging = desc.Digest
+		if w.signing != nil {
+			if err := w.signing.sign(ctx, repo, digest, w.sha); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -19,8 +19,10 @@ import (
 
 // Tool names, in the order the table lists them.
 const (
-	toolCore   = "core"
-	toolCLI    = "cli"
+	toolCore = "core"
+	toolCLI  = "cli"
+	// toolSigned is the cli verifying a signature policy first.
+	toolSigned = "cli-signed"
 	toolCrane  = "crane"
 	toolSkopeo = "skopeo"
 	toolRegctl = "regctl"
@@ -28,7 +30,7 @@ const (
 
 // allTools lists every tool the benchmark knows.
 func allTools() []string {
-	return []string{toolCore, toolCLI, toolCrane, toolSkopeo, toolRegctl}
+	return []string{toolCore, toolCLI, toolSigned, toolCrane, toolSkopeo, toolRegctl}
 }
 
 // installHint says how to install a third-party tool.
@@ -61,6 +63,8 @@ type toolSet struct {
 	env []string
 	// bins maps a tool to the executable it runs.
 	bins map[string]string
+	// cli is the promote CLI, which cli and cli-signed run.
+	cli string
 	// policy is skopeo's signature policy file, accepting anything.
 	policy string
 	// coreOpts are the options the core tool passes to promote.New.
@@ -77,6 +81,8 @@ func (ts *toolSet) runnerFor(tool string) runner {
 		return ts.runCore
 	case toolCLI:
 		return ts.runCLI
+	case toolSigned:
+		return ts.runSigned
 	case toolCrane:
 		return ts.runCrane
 	case toolSkopeo:
@@ -141,7 +147,7 @@ func (ts *toolSet) runCLI(ctx context.Context, n int) (sample, error) {
 // checks that the report changed n images.
 func (ts *toolSet) execCLI(ctx context.Context, n int, args []string) (sample, error) {
 	acc := sample{maxRSS: -1}
-	out, err := ts.exec(ctx, &acc, ts.bins[toolCLI], args...)
+	out, err := ts.exec(ctx, &acc, ts.cli, args...)
 	if err != nil {
 		return sample{}, err
 	}
@@ -377,14 +383,16 @@ func (ts *toolSet) install(ctx context.Context, cfg config, tools []string) (run
 	for _, tool := range tools {
 		switch tool {
 		case toolCore:
-		case toolCLI:
-			bin := cfg.promoteBin
-			if bin == "" {
-				if bin, err = build(ctx, ts.w.dir, "github.com/molecule-ai/promote/cmd/promote"); err != nil {
+		case toolCLI, toolSigned:
+			if ts.cli == "" {
+				ts.cli = cfg.promoteBin
+			}
+			if ts.cli == "" {
+				if ts.cli, err = build(ctx, ts.w.dir, "github.com/molecule-ai/promote/cmd/promote"); err != nil {
 					return nil, nil, err
 				}
 			}
-			ts.bins[tool] = bin
+			ts.bins[tool] = ts.cli
 		default:
 			bin, err := findTool(tool, cfg.toolsDir)
 			if err != nil {
