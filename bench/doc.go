@@ -11,6 +11,11 @@
 //   - core: the promote package, called in this process;
 //   - cli: the promote CLI, one process (promote promote --sha SHA --image
 //     REPO ... --json);
+//   - cli-signed: the same with a keyless signature policy that requires
+//     provenance (--certificate-identity, --certificate-oidc-issuer,
+//     --trusted-root, --require-provenance); then the staging images carry
+//     the build provenance a throwaway, offline Sigstore signed, as an OCI
+//     referrer;
 //   - crane: one "crane manifest" per image, then one "crane tag" per image,
 //     one process after another, as the old workflow did;
 //   - skopeo: one "skopeo copy" per image;
@@ -21,9 +26,9 @@
 // runs each tool twice, back to back: through the delaying proxy and
 // through the same proxy with no delay, in alternating order; tools take
 // turns in a rotating order. Each run is checked: afterwards every latest
-// must point at its staging image. core and cli, whose runs take under a
-// second, make more repetitions (-promote-reps) than the other tools
-// (-reps).
+// must point at its staging image. core, cli and cli-signed, whose runs
+// take under a second, make more repetitions (-promote-reps) than the other
+// tools (-reps).
 //
 // For each tool and N it prints a Markdown table to standard output:
 // requests made, median wall time with and without the delay, the delay as
@@ -65,8 +70,8 @@
 //   - the cli's peak memory at most 40 MiB at N=50.
 //
 // Then it prints the short table of the project README (the cli against
-// crane at each N), the requests by kind, and the waves of promote's
-// requests.
+// crane at each N), what the signature checks add (cli-signed against
+// cli), the requests by kind, and the waves of promote's requests.
 //
 // It exits 0 when every target checked passes, 1 when one fails, and 2
 // when the benchmark could not run. With -smoke it runs N=2 once, checks

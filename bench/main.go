@@ -30,7 +30,7 @@ type config struct {
 	sizes []int
 	// reps is how many pairs of runs, one with the delay and one without,
 	// crane, skopeo and regctl make at each N; promoteReps is the same for
-	// core and cli. The cross-registry case runs every tool reps times.
+	// core, cli and cli-signed. The cross-registry case runs every tool reps times.
 	reps, promoteReps int
 	delay             time.Duration
 	smoke             bool

@@ -37,7 +37,7 @@ type cell struct {
 type results struct {
 	delay time.Duration
 	reps  int
-	// promoteReps is the repetitions of core and cli.
+	// promoteReps is the repetitions of core, cli and cli-signed.
 	promoteReps int
 	smoke       bool
 	sizes       []int

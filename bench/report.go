@@ -256,7 +256,7 @@ func writeResults(w io.Writer, r *results) bool {
 // writeHeader describes the run: setting, machine and tools.
 func writeHeader(w io.Writer, r *results) {
 	fmt.Fprintf(w, "### promote benchmark\n\n")
-	mode := fmt.Sprintf("pairs of runs with and without the delay: %d of core and cli, %d of every other tool", r.promoteReps, r.reps)
+	mode := fmt.Sprintf("pairs of runs with and without the delay: %d of core, cli and cli-signed, %d of every other tool", r.promoteReps, r.reps)
 	if r.smoke {
 		mode = "smoke run, one pair of runs with and without the delay"
 	}
