@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -224,15 +223,12 @@ func (r *run) restore(ctx context.Context, rep *Report, moves []move, outcomes [
 	})
 	final := r.readBack(rctx, moves)
 
-	var mu sync.Mutex
+	// Each call touches only its own outcome.
 	_ = forEach(rctx, len(moves), r.requestLimit(), func(ctx context.Context, k int) error {
 		o := &outcomes[k]
 		o.final = final[k]
 		if moves[k].holder(final[k]) == heldByOther && !o.isPlaceholder() {
-			rev := moves[k].client.revisionOf(ctx, final[k].digest)
-			mu.Lock()
-			o.other, o.otherRevision = true, rev
-			mu.Unlock()
+			o.other, o.otherRevision = true, moves[k].client.revisionOf(ctx, final[k].digest)
 		}
 		return nil
 	})
@@ -263,8 +259,9 @@ func (r *run) report(rep *Report, moves []move, outcomes []moveOutcome) error {
 			written++
 		}
 		state := TagState{Tag: m.ref(), Digest: digestOrEmpty(o.final), Unknown: o.final.err != nil}
+		h := m.holder(o.final)
 		switch {
-		case m.check && m.holder(o.final) == heldByUs:
+		case m.check && h == heldByUs:
 			state.Note = "unchanged"
 			if o.other {
 				state.Note += "; another run had moved it meanwhile"
@@ -278,7 +275,7 @@ func (r *run) report(rep *Report, moves []move, outcomes []moveOutcome) error {
 			}
 			stuck++
 			img.setOutcome(OutcomeFailed)
-		case m.holder(o.final) == heldAsBefore:
+		case h == heldAsBefore:
 			state.Note = "as before"
 			if o.putBack {
 				state.Note = "put back"
@@ -290,7 +287,7 @@ func (r *run) report(rep *Report, moves []move, outcomes []moveOutcome) error {
 				conflicts++
 				img.setOutcome(OutcomeConflict)
 			}
-		case m.holder(o.final) == heldByOther:
+		case h == heldByOther:
 			state.Revision = o.otherRevision
 			state.Note = "moved by another run"
 			if o.otherRevision != "" {
@@ -298,7 +295,7 @@ func (r *run) report(rep *Report, moves []move, outcomes []moveOutcome) error {
 			}
 			conflicts++
 			img.setOutcome(OutcomeConflict)
-		case m.holder(o.final) == heldByUs:
+		case h == heldByUs:
 			state.Note = "still at this run's digest: putting it back failed"
 			if o.putBackErr != nil {
 				state.Note += fmt.Sprintf(": %v", o.putBackErr)
@@ -338,9 +335,22 @@ func (r *run) report(rep *Report, moves []move, outcomes []moveOutcome) error {
 // setOutcome raises img's outcome to o when o is worse than what it has:
 // failed over conflict over restored.
 func (img *Image) setOutcome(o Outcome) {
-	rank := map[Outcome]int{OutcomeRestored: 1, OutcomeConflict: 2, OutcomeFailed: 3}
-	if rank[o] > rank[img.Outcome] {
+	if severity(o) > severity(img.Outcome) {
 		img.Outcome = o
+	}
+}
+
+// severity orders the outcomes of a failed run's entries.
+func severity(o Outcome) int {
+	switch o {
+	case OutcomeRestored:
+		return 1
+	case OutcomeConflict:
+		return 2
+	case OutcomeFailed:
+		return 3
+	default:
+		return 0
 	}
 }
 

@@ -88,8 +88,8 @@ func (c *repoClient) inspect(ctx context.Context, desc *remote.Descriptor, withC
 		if err := joinUnique(errs...); err != nil {
 			return info, err
 		}
-		for i, cf := range configs {
-			if allChildren {
+		if allChildren {
+			for i, cf := range configs {
 				info.children = append(info.children, childRevision{platform: *children[i].Platform, revision: cf.Config.Labels[revisionKey]})
 			}
 		}
