@@ -16,6 +16,10 @@ import (
 // verification.
 func TestErrorsNameTheCause(t *testing.T) {
 	authed := registrytest.Distribution(t, registrytest.WithBasicAuth("ci-bot", testPassword))
+	// Every request through slow waits far longer than the timeout case
+	// allows, so that its deadline fires however fast the machine is.
+	slow := registrytest.NewProxy(t, authed.Addr)
+	slow.SetDelay(5 * time.Second)
 	repos := func(addr string) []string { return []string{addr + "/team/api", addr + "/team/web"} }
 	cases := []struct {
 		name    string
@@ -28,7 +32,7 @@ func TestErrorsNameTheCause(t *testing.T) {
 		{"wrong password", repos(authed.Addr), []promote.Option{promote.WithCredentials(authed.Addr, "ci-bot", "wrong")}, 0,
 			"authentication failed for " + authed.Addr + " (wrong username or token?)"},
 		{"no credentials", repos(authed.Addr), nil, 0, "authentication required for " + authed.Addr},
-		{"timeout", repos(authed.Addr), nil, time.Millisecond, "timed out after 1ms"},
+		{"timeout", repos(slow.Addr), nil, 50 * time.Millisecond, "timed out after 50ms"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
