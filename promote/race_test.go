@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -155,6 +157,27 @@ func assertConflict(t *testing.T, rep *promote.Report, err error, tag, digest, r
 	}
 }
 
+// raceSeedVariable names the environment variable that replays a round of
+// the race test: set it to the seed a failing run logged.
+const raceSeedVariable = "PROMOTE_RACE_SEED"
+
+// raceSeed returns the seed of the race test's random choices: the one in
+// $PROMOTE_RACE_SEED, or a new one. It logs it either way, so that any
+// failing run can be replayed.
+func raceSeed(t *testing.T) uint64 {
+	t.Helper()
+	seed := uint64(time.Now().UnixNano())
+	if v := os.Getenv(raceSeedVariable); v != "" {
+		s, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("%s=%q: want a seed as logged by an earlier run: %v", raceSeedVariable, v, err)
+		}
+		seed = s
+	}
+	t.Logf("random seed %d; replay with %s=%d", seed, raceSeedVariable, seed)
+	return seed
+}
+
 // TestConcurrentRunsNeverUndoEachOtherSilently races two runs of random
 // kinds (promote, rollback to a commit, rollback by swap) on the same five
 // repositories, behind a proxy that delays every request, with random
@@ -187,7 +210,7 @@ func TestConcurrentRunsNeverUndoEachOtherSilently(t *testing.T) {
 		{name: "rollback to " + oldSHA[:7], sha: oldSHA, rollback: true},
 		{name: "rollback by swap", rollback: true},
 	}
-	rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
+	rng := rand.New(rand.NewPCG(1, raceSeed(t)))
 	outcomes := map[string]int{}
 	for round := range rounds {
 		// Production at oldSHA, with newSHA as the backup: every kind of

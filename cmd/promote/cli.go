@@ -382,15 +382,20 @@ func flatten(err error) []error {
 	return out
 }
 
-// exitCode maps an operation's error to the documented exit codes.
+// exitCode maps an operation's error to the documented exit codes. An
+// error that says several things is judged by the worst state it leaves: a
+// mixed registry (3) before a failed run (1) before bad input (2), so that
+// a registry that changed is never reported as a usage error.
 func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.Is(err, promote.ErrInvalidInput):
-		return exitUsage
 	case errors.Is(err, promote.ErrMixedState):
 		return exitMixed
+	case errors.Is(err, promote.ErrVerification), errors.Is(err, promote.ErrNotPromoted):
+		return exitFailed
+	case errors.Is(err, promote.ErrInvalidInput):
+		return exitUsage
 	default:
 		return exitFailed
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -504,5 +505,33 @@ func TestDemo(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("demo output lacks %q", want)
 		}
+	}
+}
+
+// TestExitCodePrecedence checks that an error carrying several outcomes
+// exits with the worst state it leaves behind.
+func TestExitCodePrecedence(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"none", nil, exitOK},
+		{"invalid", promote.ErrInvalidInput, exitUsage},
+		{"failed", promote.ErrVerification, exitFailed},
+		{"not promoted", promote.ErrNotPromoted, exitFailed},
+		{"mixed", promote.ErrMixedState, exitMixed},
+		{"unknown", errors.New("boom"), exitFailed},
+		{"mixed over invalid", errors.Join(promote.ErrInvalidInput, promote.ErrMixedState), exitMixed},
+		{"mixed over failed", errors.Join(promote.ErrVerification, promote.ErrMixedState), exitMixed},
+		{"failed over invalid", errors.Join(promote.ErrInvalidInput, promote.ErrVerification), exitFailed},
+		{"not promoted over invalid", fmt.Errorf("%w: %w", promote.ErrInvalidInput, promote.ErrNotPromoted), exitFailed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := exitCode(tc.err); got != tc.want {
+				t.Errorf("exitCode(%v) = %d, want %d", tc.err, got, tc.want)
+			}
+		})
 	}
 }

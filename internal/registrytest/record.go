@@ -29,6 +29,12 @@ type Request struct {
 	// Received is how many bytes of the request's body the proxy read from
 	// the client.
 	Received int64
+	// Answered is when the proxy began its answer to the client: when it
+	// wrote the status line, or, for a request it answered by closing the
+	// connection, when it finished with it. It is zero while the request is
+	// still held. A request that arrived after Answered may depend on this
+	// answer; one that arrived before cannot.
+	Answered time.Time
 	// Done reports whether the proxy has finished with the request. Upstream
 	// and Status are set before the client can see the outcome; Done may
 	// follow a moment later.
@@ -73,6 +79,9 @@ func (p *Proxy) setStatus(rec *Request, status int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	rec.Status = status
+	if rec.Answered.IsZero() {
+		rec.Answered = time.Now()
+	}
 }
 
 // setReceived records how many body bytes a request carried.
@@ -87,6 +96,9 @@ func (p *Proxy) finish(rec *Request) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	rec.Done = true
+	if rec.Answered.IsZero() {
+		rec.Answered = time.Now()
+	}
 	p.inflight.Done()
 }
 
