@@ -324,14 +324,18 @@ func demoError(err error, output string) error {
 }
 
 // run parses timeout, as the CLI parses --timeout, before anything else,
-// then runs op on the module's promoter, which the core bounds by that
-// timeout from the first request to the last read-back, and converts its
-// report.
+// then runs op on the module's promoter, and converts its report. The
+// timeout bounds the whole call: the module's own Dagger calls (reading
+// secrets and files, starting services, copying the git history) as well
+// as the core's requests. Restoring tags after a failure keeps its own
+// deadline, which the core takes apart from this one.
 func (m *Promote) run(ctx context.Context, timeout string, requireProvenance bool, op func(context.Context, *promote.Promoter) (*promote.Report, error)) (*Report, error) {
 	d, err := parseTimeout(timeout)
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
 	p, err := m.promoter(ctx, requireProvenance, promote.WithTimeout(d))
 	if err != nil {
 		return nil, err
