@@ -81,6 +81,7 @@ func runAction(t *testing.T, env map[string]string, actionPath, stdout, stderr s
 		"GITHUB_ACTION_PATH=" + actionPath,
 		"GITHUB_EVENT_NAME=workflow_run",
 		"GITHUB_ACTOR=release-bot",
+		"RUNNER_OS=Linux",
 	}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
@@ -188,6 +189,9 @@ func TestActionSuccess(t *testing.T) {
 	}
 }
 
+// TestActionRunsTheModuleAtItsOwnRef checks that the module is loaded from
+// the action's own folder: the commit the runner downloaded, or this
+// checkout for uses: ./, and never cloned again.
 func TestActionRunsTheModuleAtItsOwnRef(t *testing.T) {
 	t.Parallel()
 	const sha = "0123456789abcdef0123456789abcdef01234567"
@@ -195,25 +199,58 @@ func TestActionRunsTheModuleAtItsOwnRef(t *testing.T) {
 	if err := os.MkdirAll(downloaded, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		name, path string
-		env        map[string]string
-		want       string
-	}{
-		{"downloaded by the runner", downloaded, nil, "github.com/molecule-ai/promote@" + sha},
-		{"only the context knows", t.TempDir(), map[string]string{"ACTION_REPOSITORY": "molecule-ai/promote", "ACTION_REF": sha}, "github.com/molecule-ai/promote@" + sha},
+	if err := os.WriteFile(filepath.Join(downloaded, "dagger.json"), []byte(`{"name": "promote"}`), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			env := map[string]string{"PROMOTE_COMMAND": "status"}
-			for k, v := range tt.env {
-				env[k] = v
-			}
-			run := runAction(t, env, tt.path, "ok\n", "", 0)
-			if run.exit != 0 || len(run.args) < 2 || run.args[1] != tt.want {
-				t.Errorf("exit %d, dagger ran with %q; want -m %s", run.exit, run.args, tt.want)
+	root, _ := filepath.Abs(".")
+	for name, path := range map[string]string{"downloaded by the runner": downloaded, "used as ./": root} {
+		t.Run(name, func(t *testing.T) {
+			run := runAction(t, map[string]string{"PROMOTE_COMMAND": "status"}, path, "ok\n", "", 0)
+			if run.exit != 0 || len(run.args) < 2 || run.args[0] != "-m" || run.args[1] != path {
+				t.Errorf("exit %d, dagger ran with %q; want -m %s", run.exit, run.args, path)
 			}
 		})
+	}
+	t.Run("a folder without the module", func(t *testing.T) {
+		run := runAction(t, map[string]string{"PROMOTE_COMMAND": "status"}, t.TempDir(), "ok\n", "", 0)
+		if run.exit != 2 || run.args != nil || run.outputs != "result=error\n" {
+			t.Errorf("exit %d, outputs %q, dagger ran with %q; want exit 2, result=error and no dagger", run.exit, run.outputs, run.args)
+		}
+		if len(run.annotations) != 1 || !strings.Contains(run.annotations[0], "no dagger.json") {
+			t.Errorf("annotations %q, want one saying the folder holds no dagger.json", run.annotations)
+		}
+	})
+}
+
+// TestActionRefusesRunnersOtherThanLinux checks that the action's script
+// stops on a runner that is not Linux, before dagger runs, with exit 2, a
+// message naming Linux, and result=error.
+func TestActionRefusesRunnersOtherThanLinux(t *testing.T) {
+	t.Parallel()
+	for _, runnerOS := range []string{"macOS", "Windows", "a\nb"} {
+		t.Run(runnerOS, func(t *testing.T) {
+			t.Parallel()
+			run := runAction(t, promoteInputsWith(map[string]string{"RUNNER_OS": runnerOS}), "", "", "", 0)
+			if run.exit != 2 || run.args != nil || run.outputs != "result=error\n" {
+				t.Errorf("exit %d, outputs %q, dagger ran with %q; want exit 2, result=error and no dagger", run.exit, run.outputs, run.args)
+			}
+			if len(run.annotations) != 1 || !strings.Contains(run.annotations[0], "Linux runners only") {
+				t.Errorf("annotations %q, want one saying the action runs on Linux runners only", run.annotations)
+			}
+			if strings.Contains(run.stdout, "\nb") {
+				t.Errorf("the runner's odd name was printed:\n%s", run.stdout)
+			}
+		})
+	}
+}
+
+// TestActionResultOnEveryEarlyExit checks that the script sets result=error
+// however it stops before dagger runs, not only on an input it refuses.
+func TestActionResultOnEveryEarlyExit(t *testing.T) {
+	t.Parallel()
+	run := runAction(t, map[string]string{"PROMOTE_COMMAND": "status"}, filepath.Join(t.TempDir(), "missing"), "", "", 0)
+	if run.exit == 0 || run.args != nil || run.outputs != "result=error\n" {
+		t.Errorf("exit %d, outputs %q, dagger ran with %q; want a failure, result=error and no dagger", run.exit, run.outputs, run.args)
 	}
 }
 
@@ -335,8 +372,8 @@ func TestActionRefusesBadInputBeforeDagger(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			run := runAction(t, promoteInputsWith(tt.env), "", "", "", 0)
-			if run.exit != 2 || run.args != nil {
-				t.Errorf("exit %d, dagger ran with %q; want exit 2 and no dagger", run.exit, run.args)
+			if run.exit != 2 || run.args != nil || run.outputs != "result=error\n" {
+				t.Errorf("exit %d, outputs %q, dagger ran with %q; want exit 2, result=error and no dagger", run.exit, run.outputs, run.args)
 			}
 			if len(run.annotations) != 1 || !strings.Contains(run.annotations[0], tt.want) {
 				t.Errorf("annotations %q, want one saying %q", run.annotations, tt.want)

@@ -235,8 +235,16 @@ func TestAction(t *testing.T) {
 	if len(a.scripts()) == 0 {
 		t.Fatal("action.yml runs no script")
 	}
-	if _, ok := a.Outputs["result"]; !ok {
+	if out, ok := a.Outputs["result"]; !ok {
 		t.Error("action.yml has no output result")
+	} else if !strings.HasSuffix(out.Value, "|| 'error' }}") {
+		t.Errorf("output result is %q: a step that stops before the script writes it would leave it empty, want it to fall back to 'error'", out.Value)
+	}
+	// Before anything is installed, the action refuses a runner that is
+	// not Linux.
+	const linuxCheck = `"$GITHUB_ACTION_PATH/.github/scripts/require-linux.sh"`
+	if first := a.Runs.Steps[0]; strings.TrimSpace(first.Run.Value) != linuxCheck {
+		t.Errorf("the action's first step is %q %s, want run: %s", first.Name, first.Uses.Value, linuxCheck)
 	}
 	for name, want := range map[string]string{
 		"command": "promote", "dry-run": "false", "forward-only": "false", "timeout": "5m", "source": ".",

@@ -2,14 +2,24 @@
 # promote-action.sh runs one command of the promote GitHub Action
 # (action.yml at the repository root). Its inputs come only through the
 # environment, as PROMOTE_<INPUT>; it checks them all before dagger runs,
-# picks the module at the action's own ref, and runs dagger through
+# loads the module from the action's own folder, and runs dagger through
 # dagger-report.sh, which writes the step summary and the annotations.
 #
-# Exit codes: 0 done; 1 failed, the registry is as before; 2 bad input,
-# dagger not run; 3 failed, the registry is left mixed.
+# Exit codes: 0 done; 1 failed, the registry is as before; 2 bad input or
+# not a Linux runner, dagger not run; 3 failed, the registry is left mixed.
 set -euo pipefail
 
+# Every exit before dagger runs sets the step output "result" to error;
+# from there on, dagger-report.sh, which this script becomes, sets it.
+result_error() {
+	if [[ -n "${GITHUB_OUTPUT:-}" ]]; then
+		printf 'result=error\n' >>"$GITHUB_OUTPUT"
+	fi
+}
+trap result_error EXIT
+
 scripts="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+"$scripts/require-linux.sh"
 
 # bad_input reports an input error as an annotation and exits 2. Messages
 # name inputs, never their values, which may hold anything.
@@ -39,24 +49,13 @@ boolean() {
 	[[ "$2" == true || "$2" == false ]] || bad_input "$1 must be true or false"
 }
 
-# find_module sets mod to the promote module at the action's own ref. The action's
-# folder names it: the runner downloads an action used as OWNER/REPO@REF
-# to .../_actions/OWNER/REPO/REF. github.action_repository and
-# github.action_ref come next: GitHub does not promise them inside a
-# composite action. An action used as ./ is this checkout, and its module
-# is loaded from that folder.
+# find_module sets mod to the promote module at the action's own commit:
+# the folder the runner downloaded the action to, for OWNER/REPO@REF, or
+# this checkout, for ./. Loading it from there clones nothing more, works
+# for a private action repository, and runs the very files of this script.
 find_module() {
-	local path
-	path="$(cd "${GITHUB_ACTION_PATH:?}" && pwd)"
-	if [[ "$path" =~ /_actions/([^/]+)/([^/]+)/(.+)$ ]]; then
-		mod="github.com/${BASH_REMATCH[1]}/${BASH_REMATCH[2]}@${BASH_REMATCH[3]}"
-	elif [[ -n "${ACTION_REPOSITORY:-}" && -n "${ACTION_REF:-}" ]]; then
-		mod="github.com/$ACTION_REPOSITORY@$ACTION_REF"
-	elif [[ -f "$path/dagger.json" ]]; then
-		mod="$path"
-	else
-		bad_input "cannot tell which commit of the action runs: use it as OWNER/REPO@SHA, or as ./ from its own checkout"
-	fi
+	mod="$(cd "${GITHUB_ACTION_PATH:?}" && pwd)"
+	[[ -f "$mod/dagger.json" ]] || bad_input "the action's folder holds no dagger.json: use the action as OWNER/REPO@SHA, or as ./ from its own checkout"
 }
 
 command="${PROMOTE_COMMAND:-}"
@@ -167,4 +166,5 @@ status)
 esac
 
 export DAGGER_NO_NAG=1
-"$scripts/dagger-report.sh" "$title" dagger -m "$mod" call "${chain[@]}" "${call[@]}" summary
+trap - EXIT
+exec "$scripts/dagger-report.sh" "$title" dagger -m "$mod" call "${chain[@]}" "${call[@]}" summary
