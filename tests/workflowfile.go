@@ -13,10 +13,11 @@ import (
 
 // workflowFile is the part of a GitHub Actions workflow these checks read.
 type workflowFile struct {
-	path string
-	Name string                  `yaml:"name"`
-	On   yaml.Node               `yaml:"on"`
-	Jobs map[string]*workflowJob `yaml:"jobs"`
+	path        string
+	Name        string                  `yaml:"name"`
+	On          yaml.Node               `yaml:"on"`
+	Concurrency yaml.Node               `yaml:"concurrency"`
+	Jobs        map[string]*workflowJob `yaml:"jobs"`
 }
 
 // workflowJob is one job of a workflow.
@@ -251,16 +252,16 @@ func permissionScopes(perms yaml.Node) (map[string]string, error) {
 	return scopes, nil
 }
 
-// jobConcurrency returns a job's concurrency in its long form.
-func jobConcurrency(job *workflowJob) (concurrency, error) {
+// parseConcurrency reads a concurrency setting, short or long.
+func parseConcurrency(n yaml.Node) (concurrency, error) {
 	var c concurrency
 	switch {
-	case job.Concurrency.Kind == 0:
+	case n.Kind == 0:
 		return c, fmt.Errorf("no concurrency")
-	case job.Concurrency.Kind == yaml.ScalarNode:
-		c.Group = job.Concurrency.Value
+	case n.Kind == yaml.ScalarNode:
+		c.Group = n.Value
 	default:
-		if err := job.Concurrency.Decode(&c); err != nil {
+		if err := n.Decode(&c); err != nil {
 			return c, fmt.Errorf("reading concurrency: %w", err)
 		}
 	}

@@ -291,8 +291,24 @@ func TestAction(t *testing.T) {
 
 // tagMoves is how a job moves tags: in a registry the world pulls from
 // (published), or in a throwaway one that the job starts itself and
-// reaches through a Dagger service.
-type tagMoves struct{ published, throwaway bool }
+// reaches through a Dagger service; and which functions move the
+// published ones.
+type tagMoves struct {
+	published, throwaway bool
+	functions            []string
+}
+
+// add records a move by the function fn.
+func (t *tagMoves) add(fn string, throwaway bool) {
+	if throwaway {
+		t.throwaway = true
+		return
+	}
+	t.published = true
+	if !slices.Contains(t.functions, fn) {
+		t.functions = append(t.functions, fn)
+	}
+}
 
 // jobTagMoves tells how job moves tags, through dagger calls or through
 // this repository's action.
@@ -303,32 +319,113 @@ func jobTagMoves(job *workflowJob, m *module, a *actionFile) (tagMoves, error) {
 		return moves, err
 	}
 	for _, chain := range chains {
-		if !slices.ContainsFunc(chain, func(fn string) bool { return slices.Contains(tagMovingFunctions, fn) }) {
-			continue
-		}
-		if slices.Contains(chain, "with-registry-service") {
-			moves.throwaway = true
-		} else {
-			moves.published = true
+		for _, fn := range chain {
+			if slices.Contains(tagMovingFunctions, fn) {
+				moves.add(fn, slices.Contains(chain, "with-registry-service"))
+			}
 		}
 	}
 	for _, step := range job.Steps {
-		if !usesAction(step) || !slices.Contains(tagMovingFunctions, actionCommand(step, a)) {
-			continue
-		}
-		if step.With["registry-service"].Value != "" {
-			moves.throwaway = true
-		} else {
-			moves.published = true
+		if fn := actionCommand(step, a); usesAction(step) && slices.Contains(tagMovingFunctions, fn) {
+			moves.add(fn, step.With["registry-service"].Value != "")
 		}
 	}
 	return moves, nil
 }
 
+// queuedJob is a job that moves published tags, and the concurrency
+// groups it waits in.
+type queuedJob struct {
+	where     string
+	functions []string
+	// automatic: the workflow starts on an event, not only by hand.
+	automatic bool
+	// groups are the job's and the workflow's concurrency groups, lower
+	// case, as GitHub compares them.
+	groups []string
+}
+
+// queueFindings checks the queues of the jobs that move published tags:
+// every one waits in a concurrency group and is never cancelled once
+// started, so that its restore on failure runs; all promotions share one
+// group, so that they run one at a time; and no rollback shares a group
+// with a job that starts on its own. GitHub keeps one waiting run per
+// group, and a newer one cancels it: an automatic promotion would
+// otherwise drop a rollback waiting behind a running promotion.
+func queueFindings(wfs []*workflowFile, m *module, a *actionFile) []finding {
+	var out []finding
+	var jobs []queuedJob
+	for _, wf := range wfs {
+		automatic := slices.ContainsFunc(sortedKeys(wf.triggers()), func(event string) bool { return event != "workflow_dispatch" })
+		for _, id := range wf.jobIDs() {
+			job := wf.Jobs[id]
+			where := wf.at(job.line) + ": job " + id
+			moves, err := jobTagMoves(job, m, a)
+			if err != nil {
+				out = append(out, finding{where, err.Error()})
+				continue
+			}
+			if !moves.published {
+				continue
+			}
+			q := queuedJob{where: where, functions: moves.functions, automatic: automatic}
+			for _, level := range []struct {
+				what string
+				node yaml.Node
+			}{{"workflow", wf.Concurrency}, {"job", job.Concurrency}} {
+				if level.node.Kind == 0 {
+					continue
+				}
+				c, err := parseConcurrency(level.node)
+				if err != nil {
+					out = append(out, finding{where, fmt.Sprintf("%s concurrency: %v", level.what, err)})
+					continue
+				}
+				if c.CancelInProgress == nil || *c.CancelInProgress {
+					out = append(out, finding{where, fmt.Sprintf("moves tags: %s concurrency needs cancel-in-progress: false", level.what)})
+				}
+				if strings.Contains(c.Group, "${{") {
+					out = append(out, finding{where, fmt.Sprintf("%s concurrency group %q is an expression: the queues of tag moves must be plain names, to be told apart", level.what, c.Group)})
+				}
+				q.groups = append(q.groups, strings.ToLower(c.Group))
+			}
+			if len(q.groups) == 0 {
+				out = append(out, finding{where, "moves tags without a concurrency group"})
+			}
+			jobs = append(jobs, q)
+		}
+	}
+	promotionGroups := map[string][]string{}
+	for _, j := range jobs {
+		if slices.Contains(j.functions, "promote") && len(j.groups) > 0 {
+			promotionGroups[j.groups[len(j.groups)-1]] = append(promotionGroups[j.groups[len(j.groups)-1]], j.where)
+		}
+	}
+	if len(promotionGroups) > 1 {
+		out = append(out, finding{"examples", fmt.Sprintf("promotions wait in %d concurrency groups, want one, so that they run one at a time: %v", len(promotionGroups), promotionGroups)})
+	}
+	for _, r := range jobs {
+		if !slices.Contains(r.functions, "rollback") {
+			continue
+		}
+		for _, other := range jobs {
+			if other.where == r.where || !other.automatic {
+				continue
+			}
+			for _, g := range r.groups {
+				if slices.Contains(other.groups, g) {
+					out = append(out, finding{r.where, fmt.Sprintf("rolls back in concurrency group %q, which %s shares and starts on its own: GitHub cancels a waiting run when a newer one queues, so it could drop this rollback", g, other.where)})
+				}
+			}
+		}
+	}
+	return out
+}
+
 // TestTagMovingJobs checks that only jobs that move published tags may
-// write packages, that every such job waits for the others (one shared
-// concurrency group, never cancelled half-way), and that one started by
-// hand runs only on main.
+// write packages, that one started by hand runs only on main, and their
+// queues (see queueFindings): promotions one at a time, never cancelled
+// half-way, and no rollback that an automatic run could cancel.
 func TestTagMovingJobs(t *testing.T) {
 	m := loadTestModule(t)
 	a := loadTestAction(t)
@@ -337,8 +434,9 @@ func TestTagMovingJobs(t *testing.T) {
 			t.Fatalf("the module has no function %q", fn)
 		}
 	}
-	groups := map[string][]string{}
-	for _, wf := range loadWorkflows(t) {
+	wfs := loadWorkflows(t)
+	functions := map[string]int{}
+	for _, wf := range wfs {
 		_, manual := wf.triggers()["workflow_dispatch"]
 		for _, id := range wf.jobIDs() {
 			job := wf.Jobs[id]
@@ -366,37 +464,74 @@ func TestTagMovingJobs(t *testing.T) {
 			if !moves.published {
 				continue
 			}
+			for _, fn := range moves.functions {
+				functions[fn]++
+			}
 			if scopes["packages"] != "write" {
 				t.Errorf("%s moves tags without packages: write", where)
 			}
 			if manual && !strings.Contains(job.If, "github.ref == 'refs/heads/main'") {
 				t.Errorf("%s moves tags and can be started by hand, but its if: does not hold it to github.ref == 'refs/heads/main'", where)
 			}
-			c, err := jobConcurrency(job)
-			if err != nil {
-				t.Errorf("%s moves tags: %v", where, err)
-				continue
-			}
-			if c.CancelInProgress == nil || *c.CancelInProgress {
-				t.Errorf("%s moves tags: concurrency needs cancel-in-progress: false", where)
-			}
-			groups[c.Group] = append(groups[c.Group], where)
 		}
 	}
-	if len(groups) != 1 {
-		t.Errorf("jobs that move tags use %d concurrency groups, want one: %v", len(groups), groups)
+	if functions["promote"] < 2 || functions["rollback"] < 1 {
+		t.Errorf("jobs that move tags run %v, want promote twice (auto-promote, promote-latest) and rollback once (rollback-latest)", functions)
 	}
-	for _, jobs := range groups {
-		if len(jobs) < 3 {
-			t.Errorf("%d jobs move tags (%v), want auto-promote, promote-latest and rollback-latest", len(jobs), jobs)
-		}
+	for _, f := range queueFindings(wfs, m, a) {
+		t.Error(f)
+	}
+}
+
+// TestQueueFindingsCatches proves that the queue check fails on the
+// arrangements it is there for.
+func TestQueueFindingsCatches(t *testing.T) {
+	m := loadTestModule(t)
+	a := loadTestAction(t)
+	const job = "jobs:\n  a:\n    runs-on: ubuntu-24.04\n    timeout-minutes: 5\n    permissions:\n      packages: write\n%s    steps:\n" +
+		"      - uses: molecule-ai/promote@44694675825211faa026b3c33043df3e48a5fa00 # main\n        with:\n          command: %s\n"
+	queue := func(group string, cancel bool) string {
+		return fmt.Sprintf("    concurrency:\n      group: %s\n      cancel-in-progress: %t\n", group, cancel)
+	}
+	auto := func(group string) string {
+		return "on:\n  workflow_run:\n    workflows: [E2E]\n    types: [completed]\n" + fmt.Sprintf(job, queue(group, false), "promote")
+	}
+	manual := func(command, concurrency string) string {
+		return "on: workflow_dispatch\n" + fmt.Sprintf(job, concurrency, command)
+	}
+	tests := []struct {
+		name      string
+		workflows []string
+		want      string // in a finding; empty for none
+	}{
+		{"rollback apart", []string{auto("promote-images"), manual("promote", queue("promote-images", false)), manual("rollback", queue("promote-images-rollback", false))}, ""},
+		{"rollback behind automatic promotions", []string{auto("promote-images"), manual("rollback", queue("promote-images", false))}, "could drop this rollback"},
+		{"the same group in other letters", []string{auto("Promote-Images"), manual("rollback", queue("promote-images", false))}, "could drop this rollback"},
+		{"a group made by an expression", []string{auto("promote-images"), manual("rollback", queue("${{ github.workflow }}", false))}, "is an expression"},
+		{"promotions apart", []string{auto("promote-images"), manual("promote", queue("promote-by-hand", false))}, "want one"},
+		{"cancelled half-way", []string{manual("rollback", queue("promote-images-rollback", true))}, "cancel-in-progress: false"},
+		{"no queue", []string{manual("rollback", "")}, "without a concurrency group"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var wfs []*workflowFile
+			for i, w := range tt.workflows {
+				wf, err := parseWorkflow(fmt.Sprintf("w%d.yml", i), []byte(w))
+				if err != nil {
+					t.Fatal(err)
+				}
+				wfs = append(wfs, wf)
+			}
+			assertFinding(t, queueFindings(wfs, m, a), tt.want)
+		})
 	}
 }
 
 // TestExamples checks what the example workflows promise an image
 // repository: the action pinned to one commit of this repository in all of
 // them, and promotions that never move :latest backwards unless asked to,
-// with the full git history checked out for that check.
+// with every commit checked out for that check, and no tree (a treeless
+// clone: forward-only reads commits only).
 func TestExamples(t *testing.T) {
 	a := loadTestAction(t)
 	pins := map[string][]string{}
@@ -422,6 +557,9 @@ func TestExamples(t *testing.T) {
 			for _, step := range wf.Jobs[id].Steps {
 				if strings.HasPrefix(step.Uses.Value, "actions/checkout@") && step.With["fetch-depth"].Value == "0" {
 					fullHistory = true
+					if step.With["filter"].Value != "tree:0" {
+						t.Errorf("%s: checks out the full history with its trees: add filter: tree:0, since forward-only reads commits only", wf.at(step.Uses.Line))
+					}
 				}
 				if !usesAction(step) {
 					continue
