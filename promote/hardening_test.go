@@ -8,6 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/molecule-ai/promote/internal/registrytest"
 	"github.com/molecule-ai/promote/promote"
 )
@@ -167,10 +173,81 @@ func TestRevisionCheckCoversEveryChild(t *testing.T) {
 	if unlabelled := rep.Images[1]; unlabelled.Outcome != promote.OutcomeVerified || unlabelled.Detail != "revision not checked (no label)" {
 		t.Errorf("unlabelled entry = %+v", unlabelled)
 	}
-	// With a short sha the revision cannot be compared, and nothing says it was.
+	// A short sha is checked as well, and the note says when it could not be.
 	rep, _ = f.promoter(promote.Config{Repositories: f.repos[1:]}).Verify(ctx, sha(newSHA[:7]))
-	if d := rep.Images[0].Detail; d != "" {
+	if d := rep.Images[0].Detail; d != "revision not checked (no label)" {
 		t.Errorf("short sha detail = %q", d)
+	}
+	_, err = f.promoter(promote.Config{Repositories: f.repos[:1]}).Verify(ctx, sha(newSHA[:12]))
+	if err == nil || !strings.Contains(err.Error(), "its linux/arm64 image's revision is "+otherSHA+", which does not start with "+newSHA[:12]) {
+		t.Errorf("short sha of a mismatching child: err = %v", err)
+	}
+}
+
+// TestShortSHAMustStartTheRevision verifies with a short sha that another
+// commit's label does not start: the image is refused, whatever the length.
+func TestShortSHAMustStartTheRevision(t *testing.T) {
+	f := newFixture(t, distribution, false)
+	ctx := context.Background()
+	for _, r := range f.repos {
+		f.pushImage(r, "staging-e4eafd5", "ff3ca2011111111111111111111111111111111f")
+	}
+	p := f.promoter(promote.Config{SourceTag: "staging-e4eafd5"})
+	for _, short := range []string{"e4eafd5", "e4eafd5aaaaa"} {
+		rep, err := p.Verify(ctx, sha(short))
+		if !errors.Is(err, promote.ErrVerification) || !strings.Contains(err.Error(), "its revision is ff3ca2011111111111111111111111111111111f, which does not start with "+short) {
+			t.Errorf("verify --sha %s: err = %v, want a revision mismatch", short, err)
+		}
+		if rep == nil || rep.Result != promote.ResultFailed {
+			t.Errorf("verify --sha %s: report = %+v", short, rep)
+		}
+	}
+	if _, err := p.Verify(ctx, sha("ff3ca20")); err != nil {
+		t.Errorf("a short sha that starts the revision: %v", err)
+	}
+}
+
+// TestRevisionCheckCoversChildrenWithoutPlatform pushes indexes whose image
+// children carry no platform field: their revision labels are checked, and
+// an index whose only label is on such a child is not said to have none.
+func TestRevisionCheckCoversChildrenWithoutPlatform(t *testing.T) {
+	f := newFixture(t, backends[0], false)
+	ctx := context.Background()
+	push := func(repo, revision string) {
+		t.Helper()
+		placed, err := registrytest.NewImage(registrytest.ImageSpec{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		unplaced, err := registrytest.NewImage(registrytest.ImageSpec{Labels: map[string]string{"org.opencontainers.image.revision": revision}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex),
+			mutate.IndexAddendum{Add: placed, Descriptor: v1.Descriptor{MediaType: types.OCIManifestSchema1, Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+			mutate.IndexAddendum{Add: unplaced, Descriptor: v1.Descriptor{MediaType: types.OCIManifestSchema1}})
+		ref, err := name.ParseReference(f.direct(repo) + ":staging-2222222")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.WriteIndex(ref, idx, remote.WithContext(ctx)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	push(f.repos[0], oldSHA)
+	push(f.repos[1], newSHA)
+
+	for _, s := range []string{newSHA, newSHA[:7]} {
+		rep, err := f.promoter(promote.Config{}).Verify(ctx, sha(s))
+		if !errors.Is(err, promote.ErrVerification) || !strings.Contains(err.Error(), "image's revision is "+oldSHA) {
+			t.Fatalf("sha %s: err = %v, want the platform-less child's revision named", s, err)
+		}
+		if strings.Contains(err.Error(), f.repos[1]+":") {
+			t.Errorf("sha %s: the matching index fails too:\n%v", s, err)
+		}
+		if ok := rep.Images[1]; ok.Outcome != promote.OutcomeVerified || ok.Detail != "" {
+			t.Errorf("sha %s: matching entry = %+v, want verified without a note", s, ok)
+		}
 	}
 }
 

@@ -22,24 +22,27 @@ type imageInfo struct {
 	platforms []v1.Platform
 	revision  string
 	created   string
-	// children holds, for an index read with every child, each platform
-	// child's own revision label (empty when it has none).
+	// children holds, for an index read with every child, each image
+	// child's own revision label (empty when it has none), whether or not
+	// the index gives the child a platform.
 	children []childRevision
 }
 
 // childRevision is the revision label of one child of an index.
 type childRevision struct {
-	platform v1.Platform
+	// name is the child's platform, or its digest when it has none.
+	name     string
 	revision string
 }
 
 // inspect reads platforms, revision and creation time of desc. With
 // withConfig unset it uses only the manifest already fetched. With it set it
 // also reads image configs: for an image, its config; for an index, with
-// allChildren set, every platform child's manifest and config (concurrently:
-// one more round trip than an image), so that every child's revision can be
-// checked; otherwise only the child of the first required platform, or the
-// first child, and only when the index's annotations do not already say.
+// allChildren set, every image child's manifest and config, with a platform
+// or without (concurrently: one more round trip than an image), so that
+// every child's revision can be checked; otherwise only the child of the
+// first required platform, or the first child, and only when the index's
+// annotations do not already say.
 func (c *repoClient) inspect(ctx context.Context, desc *remote.Descriptor, withConfig, allChildren bool, required []v1.Platform) (imageInfo, error) {
 	var info imageInfo
 	switch {
@@ -50,10 +53,18 @@ func (c *repoClient) inspect(ctx context.Context, desc *remote.Descriptor, withC
 		}
 		info.revision = idx.Annotations[revisionKey]
 		info.created = idx.Annotations[createdKey]
-		var children []v1.Descriptor
+		var children, unplaced []v1.Descriptor
 		var chosen *v1.Descriptor
 		for i, m := range idx.Manifests {
-			if m.Platform == nil || m.Platform.OS == "unknown" {
+			if m.Platform == nil {
+				// An image without a platform field can still carry a
+				// revision; anything else is no image of this commit.
+				if m.MediaType.IsImage() {
+					unplaced = append(unplaced, m)
+				}
+				continue
+			}
+			if m.Platform.OS == "unknown" {
 				continue // attestations and other non-images
 			}
 			info.platforms = append(info.platforms, *m.Platform)
@@ -62,14 +73,19 @@ func (c *repoClient) inspect(ctx context.Context, desc *remote.Descriptor, withC
 				chosen = &idx.Manifests[i]
 			}
 		}
-		if !withConfig || chosen == nil {
+		if !withConfig {
 			return info, nil
 		}
-		if !allChildren {
-			if info.revision != "" && info.created != "" {
+		if allChildren {
+			children = append(children, unplaced...)
+		} else {
+			if chosen == nil || (info.revision != "" && info.created != "") {
 				return info, nil
 			}
 			children = []v1.Descriptor{*chosen}
+		}
+		if len(children) == 0 {
+			return info, nil
 		}
 		configs := make([]*v1.ConfigFile, len(children))
 		errs := make([]error, len(children))
@@ -78,7 +94,7 @@ func (c *repoClient) inspect(ctx context.Context, desc *remote.Descriptor, withC
 			wg.Go(func() {
 				childDesc, err := c.puller.Get(ctx, c.repo.Digest(child.Digest.String()))
 				if err != nil {
-					errs[i] = fmt.Errorf("reading %s manifest %s: %w", platformString(*child.Platform), child.Digest, c.explain(err))
+					errs[i] = fmt.Errorf("reading %s manifest %s: %w", childName(child), child.Digest, c.explain(err))
 					return
 				}
 				configs[i], errs[i] = configOf(childDesc)
@@ -90,7 +106,7 @@ func (c *repoClient) inspect(ctx context.Context, desc *remote.Descriptor, withC
 		}
 		if allChildren {
 			for i, cf := range configs {
-				info.children = append(info.children, childRevision{platform: *children[i].Platform, revision: cf.Config.Labels[revisionKey]})
+				info.children = append(info.children, childRevision{name: childName(children[i]), revision: cf.Config.Labels[revisionKey]})
 			}
 		}
 		fillFromConfig(&info, configs[0])
@@ -117,6 +133,14 @@ func (c *repoClient) inspect(ctx context.Context, desc *remote.Descriptor, withC
 	default:
 		return info, fmt.Errorf("unsupported manifest media type %q", desc.MediaType)
 	}
+}
+
+// childName names a child of an index: its platform, or else its digest.
+func childName(d v1.Descriptor) string {
+	if d.Platform == nil {
+		return "platform-less child " + shortDigest(d.Digest.String())
+	}
+	return platformString(*d.Platform)
 }
 
 func configOf(desc *remote.Descriptor) (*v1.ConfigFile, error) {

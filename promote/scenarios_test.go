@@ -61,8 +61,13 @@ func TestVerifyChecksRevisionAndPlatforms(t *testing.T) {
 			strings.Contains(err.Error(), f.repos[0]+":") {
 			t.Fatalf("revision mismatch: err = %v", err)
 		}
-		// A short sha cannot be compared with the revision, so it passes.
-		if _, err := f.promoter(promote.Config{}).Verify(ctx, sha(newSHA[:7])); err != nil {
+		// A short sha must start the revision.
+		_, err = f.promoter(promote.Config{}).Verify(ctx, sha(newSHA[:7]))
+		if !errors.Is(err, promote.ErrVerification) || !strings.Contains(err.Error(), "which does not start with 2222222") ||
+			strings.Contains(err.Error(), f.repos[0]+":") {
+			t.Fatalf("short sha of a mismatching revision: err = %v", err)
+		}
+		if _, err := f.promoter(promote.Config{Repositories: f.repos[:1]}).Verify(ctx, sha(newSHA[:7])); err != nil {
 			t.Fatalf("short sha: %v", err)
 		}
 

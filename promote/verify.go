@@ -21,8 +21,9 @@ type source struct {
 }
 
 // Verify resolves every repository's source tag for sha and checks it: it
-// must exist, be readable, carry sha as its revision (when a 40-character
-// sha is given and the image has a revision), and hold every required
+// must exist, be readable, carry sha as its revision (when the image has a
+// revision: equal to a 40-character sha, starting with a shorter one, in
+// the image and in every image child of an index), and hold every required
 // platform. It writes nothing. Every failing image is named in one error
 // wrapping [ErrVerification].
 func (p *Promoter) Verify(ctx context.Context, s SHA) (*Report, error) {
@@ -96,7 +97,7 @@ func (r *run) verifySource(ctx context.Context, i int, s SHA, alongside func(con
 		wg.Go(func() { alongsideErr = alongside(ctx, desc) })
 	}
 	required := r.p.plan.platforms
-	src.info, err = c.inspect(ctx, desc, s.IsFull() || len(required) > 0, s.IsFull(), required)
+	src.info, err = c.inspect(ctx, desc, true, true, required)
 	var sigErr error
 	src.signature, sigErr = signatures()
 	wg.Wait()
@@ -111,12 +112,12 @@ func (r *run) verifySource(ctx context.Context, i int, s SHA, alongside func(con
 	}
 	var problems []string
 	for _, child := range src.info.children {
-		if child.revision != "" && !strings.EqualFold(child.revision, s.String()) {
-			problems = append(problems, fmt.Sprintf("its %s image's revision is %s, not %s", platformString(child.platform), child.revision, s))
+		if child.revision != "" && !namesCommit(child.revision, s) {
+			problems = append(problems, fmt.Sprintf("its %s image's revision is %s, %s", child.name, child.revision, notCommit(s)))
 		}
 	}
-	if s.IsFull() && len(problems) == 0 && src.info.revision != "" && !strings.EqualFold(src.info.revision, s.String()) {
-		problems = append(problems, fmt.Sprintf("its revision is %s, not %s: the tag points at another commit's image", src.info.revision, s))
+	if len(problems) == 0 && src.info.revision != "" && !namesCommit(src.info.revision, s) {
+		problems = append(problems, fmt.Sprintf("its revision is %s, %s: the tag points at another commit's image", src.info.revision, notCommit(s)))
 	}
 	for _, want := range required {
 		if !hasPlatform(src.info.platforms, want) {
@@ -134,6 +135,23 @@ func (r *run) verifySource(ctx context.Context, i int, s SHA, alongside func(con
 		return src, fmt.Errorf("%s: %s", desc.Digest, strings.Join(problems, "; "))
 	}
 	return src, nil
+}
+
+// namesCommit reports whether an image's revision label names commit s: it
+// equals a 40-character sha, and starts with a shorter one.
+func namesCommit(revision string, s SHA) bool {
+	if s.IsFull() {
+		return strings.EqualFold(revision, s.String())
+	}
+	return strings.HasPrefix(strings.ToLower(revision), s.String())
+}
+
+// notCommit says how a revision that fails [namesCommit] differs from s.
+func notCommit(s SHA) string {
+	if s.IsFull() {
+		return "not " + s.String()
+	}
+	return "which does not start with " + s.String()
 }
 
 func anyChildRevision(children []childRevision) bool {
@@ -155,13 +173,13 @@ func hasPlatform(have []v1.Platform, want v1.Platform) bool {
 }
 
 // describe copies what was learnt about a source image into the entry,
-// whatever was read of it; with a 40-character sha and an image that names
-// no revision, it notes that the revision was not checked.
+// whatever was read of it; with a sha and an image that names no revision,
+// it notes that the revision was not checked.
 func (img *Image) describe(src source, s SHA) {
 	if src.desc == nil {
 		return
 	}
-	if s.IsFull() && src.info.revision == "" && !anyChildRevision(src.info.children) {
+	if !s.IsZero() && src.info.revision == "" && !anyChildRevision(src.info.children) {
 		img.Detail = "revision not checked (no label)"
 	}
 	img.Digest = src.desc.Digest.String()
