@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -71,6 +72,23 @@ var (
 	// or a bracketed IPv6 address, with an optional port.
 	hostPattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:]+\])(:[0-9]{1,5})?$`)
 )
+
+// validHost reports whether s is a registry host: it matches hostPattern
+// and any port is in range.
+func validHost(s string) bool {
+	return hostPattern.MatchString(s) && validPort(s)
+}
+
+// validPort reports whether the port of host, if it has one, is between 1
+// and 65535.
+func validPort(host string) bool {
+	i := strings.LastIndex(host, ":")
+	if i < 0 || strings.HasSuffix(host, "]") {
+		return true
+	}
+	port, err := strconv.Atoi(host[i+1:])
+	return err == nil && port >= 1 && port <= 65535
+}
 
 // parseConfig validates every field of cfg and reports every problem at once.
 // Registries named in insecure are reached over plain HTTP.
@@ -168,6 +186,9 @@ func parseRepository(s string, insecure map[string]bool) (name.Repository, error
 	}
 	if !hostPattern.MatchString(host) {
 		return name.Repository{}, invalid("repository", s, "registry host "+host+" is not a lower-case host name or address")
+	}
+	if !validPort(host) {
+		return name.Repository{}, invalid("repository", s, "registry host "+host+" has a port outside 1 to 65535")
 	}
 	for _, part := range strings.Split(strings.TrimPrefix(s, host+"/"), "/") {
 		if part == "" {

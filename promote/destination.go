@@ -109,7 +109,7 @@ func parseDestinations(cfg Config, repos []name.Repository, insecure map[string]
 // checkPrefix accepts a registry host, or a repository under one.
 func checkPrefix(s string, insecure map[string]bool) error {
 	if !strings.Contains(s, "/") {
-		if !hostPattern.MatchString(s) || !(strings.ContainsAny(s, ".:") || s == "localhost") {
+		if !validHost(s) || !(strings.ContainsAny(s, ".:") || s == "localhost") {
 			return invalid("prefix", s, "expected a registry host, or a repository under one, such as ghcr.io/org")
 		}
 		return nil

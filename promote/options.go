@@ -82,7 +82,7 @@ func WithAnonymous() Option {
 func WithCredentials(registry, username string, password Secret) Option {
 	return func(o *options) error {
 		var errs []error
-		if !hostPattern.MatchString(registry) {
+		if !validHost(registry) {
 			errs = append(errs, invalid("registry", registry, "expected a registry host such as ghcr.io or localhost:5000"))
 		}
 		if username == "" {
@@ -121,7 +121,7 @@ func WithTransport(t http.RoundTripper) Option {
 // names, the Host header and error messages keep the registry as given.
 func WithEndpoint(registry, hostport string) Option {
 	return func(o *options) error {
-		if !hostPattern.MatchString(registry) || hostport == "" {
+		if !validHost(registry) || hostport == "" {
 			return invalid("endpoint", registry+"="+hostport, "expected a registry host and a host:port")
 		}
 		o.endpoints[canonicalRegistry(registry)] = hostport

@@ -88,12 +88,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	c.verb = v
 	fs := newFlagSet(v, &c.o)
+	repeated := refuseRepeats(fs)
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			verbUsage(stdout, v)
 			return exitOK
 		}
-		return c.invalid(flagError(v, err))
+		if *repeated != nil {
+			err = *repeated
+		}
+		return c.invalid(flagError(v, err, args[1:]))
 	}
 	c.json = c.o.jsonOut
 	c.o.set = map[string]bool{}

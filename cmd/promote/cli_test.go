@@ -123,6 +123,13 @@ func TestBadInputMakesNoRequest(t *testing.T) {
 		{name: "stray argument", args: append([]string{"verify", "--sha", sha[:7], "extra"}, good...), want: `unexpected argument "extra"`},
 
 		{name: "unknown flag", args: append([]string{"verify", "--sha", sha[:7], "--force"}, good...), want: "promote verify: unknown flag --force; run 'promote verify --help'", lines: 1},
+		{name: "one-dash unknown flag", args: append([]string{"verify", "--sha", sha[:7], "-v"}, good...), want: "promote verify: unknown flag -v (promote has no one-letter flags: every flag is a word, such as --sha or --help); run 'promote verify --help'", lines: 1},
+		{name: "repeated sha", args: append([]string{"verify", "--sha", sha[:7], "--sha", sha}, good...), want: `promote verify: --sha is given more than once ("` + sha[:7] + `", then "` + sha + `"): it takes one value; run 'promote verify --help'`, lines: 1},
+		{name: "repeated sha, one dash", args: append([]string{"verify", "-sha", sha[:7], "-sha=" + sha}, good...), want: "--sha is given more than once", lines: 1},
+		{name: "repeated boolean", args: append([]string{"promote", "--sha", sha[:7], "--dry-run", "--dry-run=false"}, good...), want: "--dry-run is given more than once", lines: 1},
+		{name: "repeated timeout", args: append([]string{"verify", "--sha", sha[:7], "--timeout", "1m", "--timeout", "2m"}, good...), want: "--timeout is given more than once", lines: 1},
+		{name: "port out of range", args: []string{"verify", "--sha", sha[:7], "--image", "127.0.0.1:99999/x"}, want: "has a port outside 1 to 65535", lines: 1},
+		{name: "port zero in a destination", args: []string{"promote", "--sha", sha[:7], "--image", images[0] + "=127.0.0.1:0/x"}, want: "has a port outside 1 to 65535", lines: 1},
 		{name: "flag without its value", args: []string{"verify", "--sha"}, want: "flag needs an argument: --sha; run 'promote verify --help'", lines: 1},
 		{name: "unreadable duration", args: append([]string{"verify", "--sha", sha[:7], "--timeout", "soon"}, good...), want: `invalid value "soon" for flag --timeout`, lines: 1},
 		{name: "platform on status", args: append([]string{"status", "--platform", "linux/amd64"}, good...), want: "status takes no --platform; run 'promote status --help'", lines: 1},

@@ -86,7 +86,7 @@ func usage(w io.Writer) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", v.name, v.args, v.short)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\nRun '%s <command> --help' for the flags of a command.\n\n", programName)
+	fmt.Fprintf(w, "\nRun '%s <command> --help' for the flags of a command. Flags are words, spelt --name or\n-name (as Go's flag package takes them); a flag given twice is refused unless it says to repeat it.\n\n", programName)
 	fmt.Fprint(w, exitCodes)
 }
 
@@ -192,11 +192,18 @@ var (
 )
 
 // flagError rephrases an error of the flag package as one line that points
-// to the command's help.
-func flagError(v verb, err error) error {
+// to the command's help. An unknown flag is named as args spell it.
+func flagError(v verb, err error, args []string) error {
 	msg := err.Error()
+	var rerr *repeatError
+	if errors.As(err, &rerr) {
+		return fmt.Errorf("%s; run '%s %s --help'", rerr, programName, v.name)
+	}
 	if m := undefinedFlag.FindStringSubmatch(msg); m != nil {
-		msg = "unknown flag --" + m[1]
+		msg = "unknown flag " + spelling(args, m[1])
+		if len(m[1]) == 1 {
+			msg += " (promote has no one-letter flags: every flag is a word, such as --sha or --help)"
+		}
 		for _, other := range verbs {
 			var o options
 			if other.name != v.name && newFlagSet(other, &o).Lookup(m[1]) != nil {
@@ -208,6 +215,69 @@ func flagError(v verb, err error) error {
 		msg = singleDash.ReplaceAllString(msg, "$1--$2")
 	}
 	return errors.New(msg + fmt.Sprintf("; run '%s %s --help'", programName, v.name))
+}
+
+// spelling is flag name as args give it: with one dash or two.
+func spelling(args []string, name string) string {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		flagName, _, _ := strings.Cut(a, "=")
+		if flagName == "-"+name || flagName == "--"+name {
+			return flagName
+		}
+	}
+	return "--" + name
+}
+
+// repeatError is a flag that takes one value, given more than once.
+type repeatError struct {
+	name          string
+	first, second string
+}
+
+func (e *repeatError) Error() string {
+	return fmt.Sprintf("--%s is given more than once (%q, then %q): it takes one value", e.name, e.first, e.second)
+}
+
+// onceValue is a flag value that refuses a second Set, which the flag
+// package would otherwise let override the first.
+type onceValue struct {
+	flag.Value
+	name     string
+	first    string
+	given    bool
+	repeated *error
+}
+
+func (o *onceValue) Set(s string) error {
+	if o.given {
+		err := &repeatError{name: o.name, first: o.first, second: s}
+		*o.repeated = err
+		return err
+	}
+	o.given, o.first = true, s
+	return o.Value.Set(s)
+}
+
+// IsBoolFlag keeps a boolean flag usable without a value.
+func (o *onceValue) IsBoolFlag() bool {
+	b, ok := o.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// refuseRepeats makes every flag of fs that takes one value refuse a
+// second; the repeatable lists keep taking many. The error it points to
+// is set when Parse failed on a repeat.
+func refuseRepeats(fs *flag.FlagSet) *error {
+	repeated := new(error)
+	fs.VisitAll(func(f *flag.Flag) {
+		if _, isList := f.Value.(*list); !isList {
+			f.Value = &onceValue{Value: f.Value, name: f.Name, repeated: repeated}
+		}
+	})
+	return repeated
 }
 
 // jsonRequested reports whether args ask for a JSON report, read before
