@@ -164,12 +164,13 @@ func newReport(rep *promote.Report, err error) (*Report, error) {
 const failureTableHeader = "tag | outcome | digest | detail"
 
 // failure is the error of an operation that failed with report rep: err's
-// message, then a line "result: failed" (the registry is as before) or
-// "result: mixed" (it is not), then a table with one line per image and
+// message, then a line "result: failed" (the registry is as before),
+// "result: mixed" (it is not) or "result: incomplete" (status found a
+// target tag not in place), then a table with one line per image and
 // target tag. It wraps err. Without a report, as for an invalid input,
 // it is err itself.
 func failure(rep *promote.Report, err error) error {
-	if rep == nil || len(rep.Images) == 0 || (rep.Result != promote.ResultFailed && rep.Result != promote.ResultMixed) {
+	if rep == nil || len(rep.Images) == 0 || (rep.Result != promote.ResultFailed && rep.Result != promote.ResultMixed && rep.Result != promote.ResultIncomplete) {
 		return err
 	}
 	var b strings.Builder

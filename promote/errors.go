@@ -23,6 +23,11 @@ var (
 	// put back.
 	ErrNotPromoted = errors.New("not promoted")
 
+	// ErrIncomplete means that status found a target tag missing, at a
+	// placeholder left by a failed run, or unreadable. The error names
+	// every such tag and why.
+	ErrIncomplete = errors.New("incomplete")
+
 	// ErrMixedState means the operation failed and the registry is not as it
 	// was before: a tag could not be put back, a placeholder could not be
 	// deleted, or another promotion or rollback moved tags meanwhile (its

@@ -96,10 +96,11 @@ func TestPlaceholderCountsAsAbsent(t *testing.T) {
 		t.Errorf("entry = %+v", rep.Images[0])
 	}
 
-	// Status shows it as a placeholder, not as an image.
+	// Status shows it as a placeholder, not as an image, and is incomplete.
 	rep, err = f.promoter(promote.Config{}).Status(ctx)
-	if err != nil {
-		t.Fatal(err)
+	if !errors.Is(err, promote.ErrIncomplete) || rep.Result != promote.ResultIncomplete ||
+		!strings.Contains(err.Error(), platformLatest+": placeholder (left by a failed run)") {
+		t.Fatalf("status err = %v, want incomplete naming the placeholder", err)
 	}
 	if img := rep.Images[0]; img.Outcome != promote.OutcomeMissing || !strings.Contains(img.Detail, "placeholder (left by a failed run)") || img.Digest != "" {
 		t.Errorf("status entry = %+v", img)

@@ -49,6 +49,9 @@ const (
 	ResultMixed Result = "mixed"
 	// ResultInvalid: the input was rejected before any request was made.
 	ResultInvalid Result = "invalid"
+	// ResultIncomplete: status found a target tag missing, at a
+	// placeholder, or unreadable; each entry's Detail says which and why.
+	ResultIncomplete Result = "incomplete"
 )
 
 // Report is the outcome of one operation, one entry per repository and

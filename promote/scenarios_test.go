@@ -3,6 +3,7 @@ package promote_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -196,12 +197,15 @@ func TestStatus(t *testing.T) {
 		ctx := context.Background()
 		p := f.promoter(promote.Config{})
 		rep, err := p.Status(ctx)
-		if err != nil {
-			t.Fatalf("Status of an empty registry: %v", err)
+		if !errors.Is(err, promote.ErrIncomplete) || rep.Result != promote.ResultIncomplete {
+			t.Fatalf("Status of an empty registry: err = %v, result %s; want incomplete", err, rep.Result)
 		}
 		for _, img := range rep.Images {
-			if img.Outcome != promote.OutcomeMissing {
+			if img.Outcome != promote.OutcomeMissing || img.Detail != "the tag does not exist" {
 				t.Errorf("empty registry: %+v", img)
+			}
+			if !strings.Contains(err.Error(), img.Target+": the tag does not exist") {
+				t.Errorf("error does not name %s:\n%v", img.Target, err)
 			}
 		}
 		old, updated := f.seedProduction()
@@ -209,7 +213,7 @@ func TestStatus(t *testing.T) {
 			t.Fatalf("Promote: %v", err)
 		}
 		rep, err = p.Status(ctx)
-		if err != nil {
+		if err != nil || rep.Result != promote.ResultOK {
 			t.Fatalf("Status: %v", err)
 		}
 		for i, img := range rep.Images {
@@ -219,6 +223,42 @@ func TestStatus(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestStatusIncomplete reads target tags that are in place, missing and
+// unreadable: status fails with every tag that is not in place named, and
+// why.
+func TestStatusIncomplete(t *testing.T) {
+	f := newFixture(t, distribution, true)
+	ctx := context.Background()
+	f.seedProduction()
+	f.proxy.SetFault(registrytest.Always(registrytest.Match(http.MethodGet, "/platform-tenant/manifests/latest"), registrytest.Reply(http.StatusInternalServerError)))
+	rep, err := f.promoter(promote.Config{TargetTags: []string{"latest", "stable"}}).Status(ctx)
+	f.proxy.SetFault(nil)
+	if !errors.Is(err, promote.ErrIncomplete) || rep.Result != promote.ResultIncomplete {
+		t.Fatalf("err = %v, result %s; want incomplete", err, rep.Result)
+	}
+	want := map[string]promote.Outcome{
+		f.repos[0] + ":latest": promote.OutcomeCurrent,
+		f.repos[0] + ":stable": promote.OutcomeMissing,
+		f.repos[1] + ":latest": promote.OutcomeFailed,
+		f.repos[1] + ":stable": promote.OutcomeMissing,
+	}
+	for _, img := range rep.Images {
+		if img.Outcome != want[img.Target] {
+			t.Errorf("%s outcome = %s, want %s", img.Target, img.Outcome, want[img.Target])
+		}
+		named := strings.Contains(err.Error(), img.Target+": ")
+		if named != (img.Outcome != promote.OutcomeCurrent) {
+			t.Errorf("%s (%s) named in the error: %v\n%v", img.Target, img.Outcome, named, err)
+		}
+	}
+	if !strings.Contains(err.Error(), "3 of 4 target tags are not in place") || !strings.Contains(err.Error(), "cannot read latest") {
+		t.Errorf("error does not say what is not in place:\n%v", err)
+	}
+	if !strings.Contains(rep.Text(), "status: incomplete") || !strings.Contains(rep.Markdown(), "### promote status: incomplete") {
+		t.Errorf("the rendered reports do not say incomplete:\n%s\n%s", rep.Text(), rep.Markdown())
+	}
 }
 
 func TestPromoteMultiPlatformIndexIntact(t *testing.T) {

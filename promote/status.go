@@ -9,9 +9,11 @@ import (
 )
 
 // Status reads what every target tag of every repository points at: its
-// digest, revision and creation time, and the digest of its backup tag. A
-// missing target tag is reported, not an error; an unreadable one fails
-// with an error wrapping [ErrVerification].
+// digest, revision and creation time, and the digest of its backup tag.
+// A target tag that is missing, at a placeholder left by a failed run, or
+// unreadable makes the result [ResultIncomplete] and the error wrap
+// [ErrIncomplete], naming every such tag; with a signature policy, an image
+// that fails it makes the error wrap [ErrVerification] instead.
 func (p *Promoter) Status(ctx context.Context) (*Report, error) {
 	ctx, cancel := p.bound(ctx)
 	defer cancel()
@@ -48,11 +50,29 @@ func (p *Promoter) Status(ctx context.Context) (*Report, error) {
 		return nil
 	})
 	rep.Images = images
-	heading := "cannot read the registry"
-	if p.opts.signatures != nil {
-		heading = "verification failed"
+	heading := "verification failed"
+	err := incomplete(images)
+	// An image that fails the signature policy is a verification failure,
+	// whatever else is missing.
+	if verr := verificationError(heading, repoNames(r), errs); verr != nil && p.opts.signatures != nil && !isAccessError(verr) {
+		err = verr
 	}
-	return rep, rep.finish(verificationError(heading, repoNames(r), errs))
+	return rep, rep.finish(err)
+}
+
+// incomplete names every target tag of images that is not in place: missing,
+// at a placeholder, or unreadable. It is nil when every tag is current.
+func incomplete(images []Image) error {
+	var lines []string
+	for _, img := range images {
+		if img.Outcome == OutcomeMissing || img.Outcome == OutcomeFailed {
+			lines = append(lines, "  "+img.Target+": "+strings.ReplaceAll(img.Detail, "\n", "\n    "))
+		}
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %d of %d target tags are not in place:\n%s", ErrIncomplete, len(lines), len(images), strings.Join(lines, "\n"))
 }
 
 // describeTag fills img with what tag and its backup point at. A tag at a
@@ -82,7 +102,7 @@ func (c *repoClient) describeTag(ctx context.Context, img *Image, tag string) er
 	}
 	switch {
 	case !found:
-		img.Outcome = OutcomeMissing
+		img.Outcome, img.Detail = OutcomeMissing, "the tag does not exist"
 	case isPlaceholder(desc):
 		img.Outcome, img.Detail = OutcomeMissing, placeholderNote
 		img.Tags = []TagState{{Tag: img.Target, Digest: desc.Digest.String(), Note: placeholderNote}}

@@ -220,6 +220,8 @@ func (rep *Report) finish(err error) error {
 		rep.Result = ResultOK
 	case errors.Is(err, ErrMixedState):
 		rep.Result = ResultMixed
+	case errors.Is(err, ErrIncomplete):
+		rep.Result = ResultIncomplete
 	default:
 		rep.Result = ResultFailed
 	}

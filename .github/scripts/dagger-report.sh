@@ -6,17 +6,18 @@
 #     run's link, for a workflow_run). On success the report follows; on
 #     failure, TITLE and dagger's error, in a code fence that no text in the
 #     error can close.
-#   - A failed operation's error ends with "result: failed" or
-#     "result: mixed" and a table, one line per tag (see report.go). Each
-#     failed tag, or one another run moved meanwhile (conflict), gets one
+#   - A failed operation's error ends with "result: failed", "result:
+#     mixed" or "result: incomplete" and a table, one line per tag (see
+#     report.go). Each failed or missing tag, or one another run moved
+#     meanwhile (conflict), gets one
 #     error annotation; when more than nine fail, nine
 #     get one and a last one counts them all, since GitHub shows ten per
 #     step. An error without a table gets one annotation. Dagger's
 #     [traceparent:...] marks are left out everywhere.
 #
-# Exit codes: 0 done; 1 failed, the registry is as before; 3 failed, the
+# Exit codes: 0 done; 1 failed, the registry is as before, or incomplete; 3 failed, the
 # registry is left mixed; else dagger's own status. The step output
-# "result" is ok, failed, mixed or error.
+# "result" is ok, failed, mixed, incomplete or error.
 #
 # Needs RUNNER_TEMP and GITHUB_STEP_SUMMARY; reads GITHUB_OUTPUT,
 # GITHUB_EVENT_NAME, GITHUB_ACTOR and UPSTREAM_RUN_* when set.
@@ -113,8 +114,9 @@ else
 	printf 'dagger exited with status %s without an error message; see the log\n' "$status" >"$err"
 fi
 
-result="$(sed -n -E 's/^result: (failed|mixed)$/\1/p' "$err" | tail -n 1)"
+result="$(sed -n -E 's/^result: (failed|mixed|incomplete)$/\1/p' "$err" | tail -n 1)"
 case "$result" in
+incomplete) explanation="Result **incomplete**: some target tags are missing, placeholders, or unreadable; the table names each." exit_code=1 ;;
 failed) explanation="Result **failed**: nothing changed, the registry is as it was before." exit_code=1 ;;
 mixed) explanation="Result **mixed**: some tags could not be put back; the table says where every tag is. Run promote again, or rollback, to finish." exit_code=3 ;;
 *) explanation="" result=error exit_code="$status" ;;
@@ -138,7 +140,7 @@ awk '
 	table {
 		rest = $0; n = 0
 		while (n < 3 && (i = index(rest, " | ")) > 0) { field[++n] = substr(rest, 1, i - 1); rest = substr(rest, i + 3) }
-		if (n == 3 && (field[2] == "failed" || field[2] == "conflict")) print field[1] "\t" field[2] ": " rest
+		if (n == 3 && (field[2] == "failed" || field[2] == "conflict" || field[2] == "missing")) print field[1] "\t" field[2] ": " rest
 	}
 	$0 == "tag | outcome | digest | detail" { table = 1 }
 ' "$err" >"$failing"

@@ -212,6 +212,7 @@ func TestJSONReportForEveryOutcome(t *testing.T) {
 		{"verification failed", append([]string{"verify", "--json", "--sha", "0000000"}, good...), exitFailed, promote.ResultFailed},
 		{"verified", append([]string{"verify", "--json=true", "--sha", sha}, good...), exitOK, promote.ResultOK},
 		{"dry run", append([]string{"promote", "--json", "--dry-run", "--sha", sha}, good...), exitOK, promote.ResultOK},
+		{"status of tags never promoted", append([]string{"status", "--json"}, good...), exitFailed, promote.ResultIncomplete},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

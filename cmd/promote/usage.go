@@ -69,8 +69,10 @@ refused. Same all-or-nothing rules as promote.`},
 	{name: "status", short: "show what every target tag points at",
 		flags: registryFlags,
 		long: `Reads every image's target tags: digest, revision, creation time, and the digest of the
-<target>-previous backup tag. With a signature policy, also who signed what each target points
-at, and it fails if that does not meet the policy. Writes nothing. It reads no source tag and
+<target>-previous backup tag. Exits 1 with result "incomplete" when any target tag is missing,
+is a placeholder left by a failed run, or cannot be read, naming each. With a signature policy,
+also who signed what each target points at, and it fails if that does not meet the policy.
+Writes nothing. It reads no source tag and
 checks no platform, so it takes no --sha, --source-tag or --platform.`},
 	{name: "demo", short: "run verify, promote, status and rollback against an in-memory registry",
 		long: `Starts a registry inside this process, pushes two staging images for a made-up commit, and runs
@@ -92,7 +94,8 @@ func usage(w io.Writer) {
 
 const exitCodes = `Exit codes:
   0  success
-  1  verification or promotion failed; the registry is as before (nothing moved, or all put back)
+  1  verification or promotion failed; the registry is as before (nothing moved, or all put back);
+     or status found a target tag missing, at a placeholder, or unreadable (result incomplete)
   2  bad input or usage, an unwritable --summary or $GITHUB_STEP_SUMMARY included;
      nothing was sent to any registry
   3  the registry is not as before: a tag could not be put back, a placeholder could not be
