@@ -47,13 +47,16 @@ func explain(err error, registry string, authenticated bool, timeout time.Durati
 	var terr *transport.Error
 	var dnsErr *net.DNSError
 	var opErr *net.OpError
+	var headerErr *headerTimeoutError
 	switch {
+	case errors.As(err, &headerErr):
+		cause = fmt.Sprintf("timed out after %s waiting for %s to answer one request (the response timeout, which bounds each response's headers; the operation's time limit had not run out)",
+			headerErr.after.Round(time.Millisecond), registry)
 	case errors.Is(err, context.DeadlineExceeded):
-		cause = "timed out"
+		cause = "timed out waiting for " + registry
 		if timeout > 0 {
-			cause += " after " + timeout.Round(time.Millisecond).String()
+			cause = fmt.Sprintf("timed out after %s waiting for %s (the operation's time limit)", timeout.Round(time.Millisecond), registry)
 		}
-		cause += " waiting for " + registry
 	case errors.Is(err, context.Canceled):
 		cause = "cancelled while waiting for " + registry
 	case errors.As(err, &terr) && terr.StatusCode == http.StatusUnauthorized:

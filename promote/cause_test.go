@@ -3,9 +3,12 @@ package promote_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/molecule-ai/promote/internal/registrytest"
 	"github.com/molecule-ai/promote/promote"
@@ -46,19 +49,21 @@ func TestErrorsNameTheCause(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, op := range []struct {
-				name string
-				run  func() (*promote.Report, error)
+				name    string
+				run     func() (*promote.Report, error)
+				kind    error
+				heading string
 			}{
-				{"verify", func() (*promote.Report, error) { return p.Verify(ctx, sha(newSHA)) }},
-				{"promote", func() (*promote.Report, error) { return p.Promote(ctx, sha(newSHA), promote.WriteOptions{}) }},
-				{"status", func() (*promote.Report, error) { return p.Status(ctx) }},
+				{"verify", func() (*promote.Report, error) { return p.Verify(ctx, sha(newSHA)) }, promote.ErrVerification, "cannot read the registry for 2 of 2 images"},
+				{"promote", func() (*promote.Report, error) { return p.Promote(ctx, sha(newSHA), promote.WriteOptions{}) }, promote.ErrVerification, "cannot read the registry for 2 of 2 images"},
+				{"status", func() (*promote.Report, error) { return p.Status(ctx) }, promote.ErrIncomplete, "incomplete: 2 of 2 target tags are not in place"},
 			} {
 				rep, err := op.run()
-				if !errors.Is(err, promote.ErrVerification) {
-					t.Fatalf("%s: err = %v, want a read failure", op.name, err)
+				if !errors.Is(err, op.kind) {
+					t.Fatalf("%s: err = %v, want %v", op.name, err, op.kind)
 				}
 				msg := err.Error()
-				if !strings.HasPrefix(msg, "cannot read the registry for 2 of 2 images") {
+				if !strings.HasPrefix(msg, op.heading) {
 					t.Errorf("%s: heading of %q", op.name, msg)
 				}
 				for _, r := range tc.repos {
@@ -70,6 +75,36 @@ func TestErrorsNameTheCause(t *testing.T) {
 					t.Errorf("%s: %q said %d times, want once per repository:\n%s", op.name, tc.want, n, msg)
 				}
 				assertNoSecret(t, reportOutputs(t, rep, err)...)
+			}
+		})
+	}
+}
+
+// TestTimeoutErrorsNameWhichTimeout delays every response of a real
+// registry: the error names the timeout that fired, and its value.
+func TestTimeoutErrorsNameWhichTimeout(t *testing.T) {
+	cases := []struct {
+		name      string
+		opts      []promote.Option
+		want, not string
+	}{
+		{"one response's header wait", []promote.Option{promote.WithTimeout(10 * time.Minute), promote.WithResponseTimeout(time.Second)},
+			"timed out after 1s waiting for %s to answer one request (the response timeout", "10m0s"},
+		{"the operation's time limit", []promote.Option{promote.WithTimeout(time.Second)},
+			"timed out after 1s waiting for %s (the operation's time limit)", "response timeout"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, backends[0], true)
+			f.pushStaging(newSHA)
+			f.proxy.SetFault(registrytest.Always(registrytest.Any(), registrytest.DelayResponse(3*time.Second)))
+			opts := append([]promote.Option{promote.WithRetryBackoff(remote.Backoff{Duration: time.Millisecond, Steps: 1})}, tc.opts...)
+			_, err := f.promoter(promote.Config{}, opts...).Verify(context.Background(), sha(newSHA))
+			f.proxy.SetFault(nil)
+			want := fmt.Sprintf(tc.want, f.addr)
+			if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), tc.not) {
+				t.Fatalf("err = %v\nwant it to say %q, and not %q", err, want, tc.not)
 			}
 		})
 	}

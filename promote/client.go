@@ -2,6 +2,7 @@ package promote
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -34,7 +35,7 @@ func (o *options) baseTransport() http.RoundTripper {
 		def := remote.DefaultTransport.(*http.Transport).Clone()
 		def.ResponseHeaderTimeout = o.responseTimeout
 		def.TLSHandshakeTimeout = 10 * time.Second
-		t = def
+		t = headerTimeoutTransport{inner: def, after: o.responseTimeout}
 	}
 	if len(o.endpoints) > 0 {
 		t = &endpointTransport{inner: t, endpoints: o.endpoints}
@@ -58,6 +59,36 @@ func (t bodilessRetry) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	return t.once.RoundTrip(req)
 }
+
+// headerTimeoutTransport marks a request that failed because its response
+// headers did not come within the response timeout, while its own context
+// still had time, so that the error names that timeout and not the
+// operation's.
+type headerTimeoutTransport struct {
+	inner http.RoundTripper
+	after time.Duration
+}
+
+func (t headerTimeoutTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.inner.RoundTrip(req)
+	if err != nil && req.Context().Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		err = &headerTimeoutError{after: t.after, err: err}
+	}
+	return resp, err
+}
+
+// headerTimeoutError is a response whose headers did not come within the
+// response timeout.
+type headerTimeoutError struct {
+	after time.Duration
+	err   error
+}
+
+func (e *headerTimeoutError) Error() string {
+	return fmt.Sprintf("no response within the %s response timeout: %v", e.after, e.err)
+}
+
+func (e *headerTimeoutError) Unwrap() error { return e.err }
 
 // endpointTransport sends requests for some registries to another address.
 // What it hands back speaks of the registry as named: responses carry the

@@ -38,7 +38,7 @@ type options struct {
 	dryRun, noBackup, jsonOut, passwordStdin            bool
 	progress                                            bool
 	forwardOnly                                         bool
-	timeout                                             time.Duration
+	timeout, responseTimeout                            time.Duration
 	signatures                                          signatureFlags
 	// set holds the names of the flags given on the command line.
 	set map[string]bool
@@ -174,6 +174,9 @@ func (c *command) prepare() (*request, error) {
 	if o.timeout > 0 { // checkFlags reports the others
 		popts = append(popts, promote.WithTimeout(o.timeout))
 	}
+	if o.responseTimeout > 0 {
+		popts = append(popts, promote.WithResponseTimeout(o.responseTimeout))
+	}
 	popts = append(popts, copyProgressOption(c.stderr, o.progress || (!o.set["progress"] && !o.jsonOut))...)
 	req.promoter, err = promote.New(cfg, popts...)
 	errs = append(errs, err)
@@ -223,6 +226,9 @@ func (c *command) checkFlags() []error {
 	}
 	if o.timeout <= 0 {
 		add("--timeout must be positive")
+	}
+	if o.responseTimeout <= 0 {
+		add("--response-timeout must be positive")
 	}
 	for _, l := range []struct {
 		flag   string

@@ -164,6 +164,7 @@ func TestBadInputMakesNoRequest(t *testing.T) {
 		{name: "unwritable $GITHUB_STEP_SUMMARY", args: append([]string{"promote", "--sha", sha}, good...), env: map[string]string{"GITHUB_STEP_SUMMARY": notARepository},
 			want: "$GITHUB_STEP_SUMMARY: cannot write the step summary"},
 		{name: "zero timeout", args: append([]string{"verify", "--sha", sha[:7], "--timeout", "0s"}, good...), want: "--timeout must be positive"},
+		{name: "negative response timeout", args: append([]string{"verify", "--sha", sha[:7], "--response-timeout", "-1s"}, good...), want: "--response-timeout must be positive"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
