@@ -109,7 +109,15 @@ func (r *run) checkPush(ctx context.Context, i int) error {
 		return err
 	}
 	loc, _, err := dst.startUpload(ctx, v1.Hash{}, "")
-	if err != nil {
+	var terr *transport.Error
+	switch {
+	case err == nil:
+	case isAccessError(dst.explain(err)):
+		return dst.explain(err)
+	case errors.As(err, &terr) && terr.StatusCode >= http.StatusInternalServerError:
+		// A server that fails says nothing about permissions.
+		return fmt.Errorf("the destination %s failed to start a blob upload with a server error (HTTP %d), not a refusal; try again later: %w", dst.repo.Name(), terr.StatusCode, err)
+	default:
 		return fmt.Errorf("no push access to the destination %s: %w", dst.repo.Name(), err)
 	}
 	// The session holds no data; a registry that cannot cancel it lets it
@@ -355,9 +363,22 @@ func (r *run) copyAll(ctx context.Context, rep *Report) error {
 	if len(lines) == 0 {
 		return nil
 	}
+	// No tag moved, so nothing was restored: an image whose copy failed
+	// failed, and the others stay as verified.
+	failedRepo := map[string]string{}
+	for i, err := range errs {
+		if err != nil {
+			failedRepo[r.repo(i).Name()] = "copying to " + r.destRepo(i).Name() + " failed: " + err.Error()
+		}
+	}
 	for k := range rep.Images {
-		if img := &rep.Images[k]; img.Outcome == OutcomeWouldChange || img.Outcome == OutcomeUnchanged {
-			img.Outcome = OutcomeRestored
+		img := &rep.Images[k]
+		if img.Outcome != OutcomeWouldChange && img.Outcome != OutcomeUnchanged {
+			continue
+		}
+		img.Outcome = OutcomeVerified
+		if detail, failed := failedRepo[img.Repository]; failed {
+			img.Outcome, img.Detail = OutcomeFailed, detail
 		}
 	}
 	return fmt.Errorf("%w: copying %d of %d images to their destinations failed, so no tag moved; what was copied is content no tag points at, which a re-run reuses:\n%s",

@@ -9,6 +9,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
 	"github.com/molecule-ai/promote/internal/registrytest"
 	"github.com/molecule-ai/promote/internal/sigstoretest"
 	"github.com/molecule-ai/promote/promote"
@@ -191,12 +194,55 @@ func TestCopyFaults(t *testing.T) {
 			if cp := rep.Copies[failed]; cp.Detail == "" || !strings.Contains(rep.Text(), "copied") {
 				t.Errorf("failed copy = %+v\n%s", cp, rep.Text())
 			}
-			for _, img := range rep.Images {
-				if img.Outcome != promote.OutcomeRestored {
-					t.Errorf("%s outcome = %s, want restored", img.Target, img.Outcome)
+			// No tag moved: nothing is said to be restored, an image whose
+			// copy failed failed, and only what the destination holds is
+			// listed as carried.
+			for k, cp := range rep.Copies {
+				wantOutcome := promote.OutcomeVerified
+				if cp.Outcome == promote.CopyFailed {
+					wantOutcome = promote.OutcomeFailed
+				}
+				if img := rep.Images[k]; img.Outcome != wantOutcome {
+					t.Errorf("%s outcome = %s, want %s", img.Target, img.Outcome, wantOutcome)
+				}
+				repo, err := name.NewRepository(f.dst.direct(f.dests[k]))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, d := range cp.Referrers {
+					if _, err := remote.Head(repo.Digest(d)); err != nil {
+						t.Errorf("copies[%d].referrers lists %s, which the destination does not hold: %v", k, d, err)
+					}
 				}
 			}
+			if strings.Contains(rep.Text(), "restored") || strings.Contains(rep.Markdown(), "restored") {
+				t.Errorf("the report speaks of a restore although no tag moved:\n%s", rep.Text())
+			}
 		})
+	}
+}
+
+// TestUploadServerErrorIsNoRefusal answers 500 to every blob-upload POST
+// of the destination: the error says the server failed, not that push
+// access is missing.
+func TestUploadServerErrorIsNoRefusal(t *testing.T) {
+	t.Parallel()
+	f := newCrossFixture(t, distributionRegistry, distributionRegistry)
+	f.seed(newSHA)
+	f.dst.proxy.SetFault(registrytest.Always(registrytest.Match(http.MethodPost, "/blobs/uploads/"), registrytest.Reply(http.StatusInternalServerError)))
+	_, err := f.promoter(f.config()).Promote(context.Background(), sha(newSHA), promote.WriteOptions{})
+	f.dst.proxy.SetFault(nil)
+	if f.dst.proxy.Count(http.MethodPost, "/blobs/uploads/") == 0 {
+		t.Fatal("the fault was never injected")
+	}
+	if !errors.Is(err, promote.ErrVerification) || strings.Contains(err.Error(), "no push access") ||
+		!strings.Contains(err.Error(), "failed to start a blob upload with a server error (HTTP 500)") {
+		t.Fatalf("err = %v, want a server error, not a refusal", err)
+	}
+	for _, dst := range f.dests {
+		if got := f.dst.digest(dst + ":latest"); got != "" {
+			t.Errorf("%s:latest = %s, want absent", dst, got)
+		}
 	}
 }
 

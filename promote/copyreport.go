@@ -37,8 +37,9 @@ type Copy struct {
 	Blobs     int   `json:"blobs"`
 	Bytes     int64 `json:"bytes"`
 	// Referrers are the digests of the image's OCI referrers (signatures,
-	// attestations, SBOMs) that the destination holds, or would, after the
-	// copy; SignatureTags are cosign's classic .sig and .att tags likewise.
+	// attestations, SBOMs) that the destination holds after the copy, a
+	// failed one included, or would hold after a dry run's; SignatureTags
+	// are cosign's classic .sig and .att tags likewise.
 	Referrers     []string `json:"referrers,omitempty"`
 	SignatureTags []string `json:"signatureTags,omitempty"`
 	// ManifestsCopied, BlobsCopied and BytesCopied are what was copied:
@@ -67,11 +68,16 @@ func (r *run) reportCopies(rep *Report, errs []error) {
 			Manifests:   c.manifests,
 			Blobs:       len(c.blobs),
 		}
+		// After a copy, only what the destination holds is listed.
 		for _, n := range c.referrers {
-			cp.Referrers = append(cp.Referrers, n.m.digest.String())
+			if errs == nil || n.present {
+				cp.Referrers = append(cp.Referrers, n.m.digest.String())
+			}
 		}
 		for _, t := range c.tags {
-			cp.SignatureTags = append(cp.SignatureTags, t.tag)
+			if errs == nil || t.upToDate {
+				cp.SignatureTags = append(cp.SignatureTags, t.tag)
+			}
 		}
 		for _, b := range c.blobs {
 			cp.Bytes += b.desc.Size
