@@ -176,11 +176,7 @@ func failure(rep *promote.Report, err error) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "result: %s\n%s", rep.Result, failureTableHeader)
 	for _, img := range rep.Images {
-		ref := img.Target
-		if ref == "" {
-			ref = img.Source
-		}
-		fmt.Fprintf(&b, "\n%s | %s | %s | %s", ref, img.Outcome, orDash(img.Digest), orDash(oneLine(img.Detail)))
+		fmt.Fprintf(&b, "\n%s | %s | %s | %s", img.Reference(), img.Outcome, orDash(img.Digest), orDash(oneLine(img.Detail)))
 	}
 	return fmt.Errorf("%w\n\n%s", err, b.String())
 }

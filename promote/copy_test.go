@@ -386,3 +386,27 @@ func TestCopiedSignaturesVerifyAtTheDestination(t *testing.T) {
 		})
 	}
 }
+
+// TestMissingSourceOnTheSourcesLine promotes to destinations a commit
+// whose source tag is missing: every report names the source as what
+// failed, not the destination's target tag.
+func TestMissingSourceOnTheSourcesLine(t *testing.T) {
+	t.Parallel()
+	f := newCrossFixture(t, referrersRegistry, referrersRegistry)
+	f.seedOne(f.src.direct(f.sources[0]), newSHA)
+	rep, err := f.promoter(f.config()).Promote(context.Background(), sha(newSHA), promote.WriteOptions{})
+	if !errors.Is(err, promote.ErrVerification) {
+		t.Fatalf("err = %v, want a verification failure", err)
+	}
+	missing := f.sources[1] + ":staging-2222222"
+	text, md := rep.Text(), rep.Markdown()
+	if !strings.Contains(text, "failed       "+missing+" - not found") || !strings.Contains(md, "| `"+missing+"` | failed |") {
+		t.Errorf("the missing source is not on its own line:\n%s\n%s", text, md)
+	}
+	if strings.Contains(text, f.dests[1]+":latest - not found") || strings.Contains(md, "`"+f.dests[1]+":latest`") {
+		t.Errorf("the missing source is reported on the destination's line:\n%s\n%s", text, md)
+	}
+	if img := rep.Images[1]; img.Reference() != missing || img.Target != f.dests[1]+":latest" {
+		t.Errorf("entry = %+v", img)
+	}
+}

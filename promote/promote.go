@@ -247,7 +247,7 @@ func (r *run) readCurrent(ctx context.Context, i int, withBackups bool) (current
 		wg.Go(func() {
 			d, _, err := c.get(ctx, tag)
 			if err != nil && !isAccessError(err) {
-				err = fmt.Errorf("cannot read current %s: %w", tag, err)
+				err = fmt.Errorf("cannot read current %s: %w", c.repo.Tag(tag).Name(), err)
 			}
 			*slot, *errp = d, err
 		})

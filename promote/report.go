@@ -204,13 +204,19 @@ func (r *Report) Text() string {
 	return b.String()
 }
 
+// Reference is the reference an entry is shown under: its target, except
+// for an entry that failed before its source image could be read, which
+// is shown under its source, since that is what failed; else its source.
+func (img Image) Reference() string {
+	if img.Target == "" || (img.Outcome == OutcomeFailed && img.Digest == "" && img.Source != "") {
+		return img.Source
+	}
+	return img.Target
+}
+
 // line is the human summary of one entry.
 func (img Image) line() string {
-	ref := img.Target
-	if ref == "" {
-		ref = img.Source
-	}
-	parts := []string{ref}
+	parts := []string{img.Reference()}
 	switch {
 	case img.Outcome == OutcomeFailed || img.Outcome == OutcomeRestored || img.Outcome == OutcomeConflict || img.Digest == "":
 	case img.PreviousDigest != "" && img.Outcome == OutcomeCurrent:
@@ -250,12 +256,8 @@ func (r *Report) Markdown() string {
 	}
 	b.WriteString("| Image | Outcome | Digest | Previous | Detail |\n|---|---|---|---|---|\n")
 	for _, img := range r.Images {
-		ref := img.Target
-		if ref == "" {
-			ref = img.Source
-		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n",
-			ref, img.Outcome, codeOrDash(shortDigest(img.Digest)), codeOrDash(shortDigest(img.PreviousDigest)), tableCell(img.Detail))
+			img.Reference(), img.Outcome, codeOrDash(shortDigest(img.Digest)), codeOrDash(shortDigest(img.PreviousDigest)), tableCell(img.Detail))
 	}
 	if r.SignaturePolicy != "" {
 		fmt.Fprintf(&b, "\nSignatures checked: %s\n\n", r.SignaturePolicy)
