@@ -2,6 +2,7 @@ package promote
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -35,6 +36,15 @@ func (o *options) baseTransport() http.RoundTripper {
 		def := remote.DefaultTransport.(*http.Transport).Clone()
 		def.ResponseHeaderTimeout = o.responseTimeout
 		def.TLSHandshakeTimeout = 10 * time.Second
+		if o.insecure {
+			if def.TLSClientConfig == nil {
+				def.TLSClientConfig = &tls.Config{}
+			}
+			def.TLSClientConfig.InsecureSkipVerify = true //nolint:gosec // asked for with WithInsecure, and reported
+		}
+		if o.dial != nil {
+			def.DialContext = o.dial
+		}
 		t = headerTimeoutTransport{inner: def, after: o.responseTimeout}
 	}
 	if len(o.endpoints) > 0 {

@@ -90,8 +90,12 @@ func validPort(host string) bool {
 	return err == nil && port >= 1 && port <= 65535
 }
 
+// everyRegistry, as a key of the insecure registries, stands for all.
+const everyRegistry = "*"
+
 // parseConfig validates every field of cfg and reports every problem at once.
-// Registries named in insecure are reached over plain HTTP.
+// Registries named in insecure (or all, with [everyRegistry]) may be
+// reached over plain HTTP.
 func parseConfig(cfg Config, insecure map[string]bool) (plan, error) {
 	var p plan
 	var errs []error
@@ -196,7 +200,7 @@ func parseRepository(s string, insecure map[string]bool) (name.Repository, error
 		}
 	}
 	var opts []name.Option
-	if insecure[canonicalRegistry(host)] {
+	if insecure[canonicalRegistry(host)] || insecure[everyRegistry] {
 		opts = append(opts, name.Insecure)
 	}
 	// Without strict validation, go-containerregistry accepts Docker Hub's

@@ -1,6 +1,9 @@
 package promote
 
-import "context"
+import (
+	"context"
+	"net"
+)
 
 // WithAfterVerify runs hook between verification and the first write.
 func WithAfterVerify(hook func(context.Context)) Option {
@@ -11,4 +14,9 @@ func WithAfterVerify(hook func(context.Context)) Option {
 // put back.
 func WithBeforeRestore(hook func(context.Context)) Option {
 	return func(o *options) error { o.beforeRestore = hook; return nil }
+}
+
+// WithDial dials every connection of the default transport with dial.
+func WithDial(dial func(ctx context.Context, network, addr string) (net.Conn, error)) Option {
+	return func(o *options) error { o.dial = dial; return nil }
 }

@@ -3,6 +3,7 @@ package promote
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"time"
 
@@ -26,6 +27,12 @@ type options struct {
 	timeout         time.Duration
 	responseTimeout time.Duration
 	userAgent       string
+	// insecure reaches every registry over plain HTTP, or TLS without
+	// verifying its certificate.
+	insecure bool
+	// dial replaces the default transport's dialer; tests use it to give
+	// a loopback registry a name of its own.
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// signatures is the signature policy; nil checks no signatures.
 	signatures *signaturePolicy
 	// copyProgress and copyConcurrency shape the copy to destinations.
@@ -125,6 +132,19 @@ func WithEndpoint(registry, hostport string) Option {
 			return invalid("endpoint", registry+"="+hostport, "expected a registry host and a host:port")
 		}
 		o.endpoints[canonicalRegistry(registry)] = hostport
+		return nil
+	}
+}
+
+// WithInsecure reaches every registry of the run, sources and
+// destinations, as crane's --insecure does: over plain HTTP where the
+// registry speaks no TLS, and over TLS without verifying its certificate.
+// The report says so (see [Report.Insecure]). It applies to the default
+// transport, not to one given with [WithTransport], whose TLS settings
+// are its own.
+func WithInsecure() Option {
+	return func(o *options) error {
+		o.insecure = true
 		return nil
 	}
 }

@@ -69,7 +69,7 @@ func (p *Promoter) promote(ctx context.Context, action string, s SHA, opts Write
 	ctx, cancel := p.bound(ctx)
 	defer cancel()
 	rep := &Report{Action: action, SHA: s.String(), DryRun: opts.DryRun}
-	p.opts.signatures.describe(rep)
+	p.describe(rep)
 	r := p.connect(ctx, access{sources: true, write: !opts.DryRun})
 	n := len(r.clients)
 	sources := make([]source, n)
@@ -115,7 +115,7 @@ func (p *Promoter) swap(ctx context.Context, dryRun bool) (*Report, error) {
 	ctx, cancel := p.bound(ctx)
 	defer cancel()
 	rep := &Report{Action: "rollback", DryRun: dryRun}
-	p.opts.signatures.describe(rep)
+	p.describe(rep)
 	r := p.connect(ctx, access{write: !dryRun})
 	n := len(r.clients)
 	currents := make([]current, n)

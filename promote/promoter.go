@@ -29,6 +29,9 @@ func New(cfg Config, opts ...Option) (*Promoter, error) {
 	for reg := range o.endpoints {
 		insecure[reg] = true
 	}
+	if o.insecure {
+		insecure[everyRegistry] = true
+	}
 	p, err := parseConfig(cfg, insecure)
 	if err := errors.Join(append(errs, err)...); err != nil {
 		return nil, err
@@ -43,6 +46,13 @@ func (p *Promoter) Repositories() []string {
 		out[i] = r.Name()
 	}
 	return out
+}
+
+// describe records in rep how the run reaches registries and checks
+// signatures.
+func (p *Promoter) describe(rep *Report) {
+	p.opts.signatures.describe(rep)
+	rep.Insecure = p.opts.insecure
 }
 
 // bound applies the configured operation timeout, if any, to ctx.

@@ -77,6 +77,9 @@ type Report struct {
 	// InsecureIgnoreTlog is set when signatures were accepted without a
 	// transparency-log entry.
 	InsecureIgnoreTlog bool `json:"insecureIgnoreTlog,omitempty"`
+	// Insecure is set when registries were reached over plain HTTP, or
+	// over TLS without verifying their certificates (see [WithInsecure]).
+	Insecure bool `json:"insecure,omitempty"`
 	// Copies has one entry per image copied to another repository before
 	// its tags moved (promote and rollback to a sha, with destinations).
 	Copies []Copy `json:"copies,omitempty"`
@@ -186,6 +189,9 @@ func (r *Report) Text() string {
 		title += " " + r.SHA
 	}
 	fmt.Fprintf(&b, "%s: %s\n", title, r.Result)
+	if r.Insecure {
+		fmt.Fprintf(&b, "  warning: %s\n", insecureWarning)
+	}
 	if r.SignaturePolicy != "" {
 		fmt.Fprintf(&b, "  signatures: %s\n", r.SignaturePolicy)
 	}
@@ -251,6 +257,9 @@ func (r *Report) Markdown() string {
 	if r.SHA != "" {
 		fmt.Fprintf(&b, "Commit `%s`\n\n", r.SHA)
 	}
+	if r.Insecure {
+		fmt.Fprintf(&b, "**Warning:** %s\n\n", insecureWarning)
+	}
 	if r.Error != "" {
 		fmt.Fprintf(&b, "> %s\n\n", strings.ReplaceAll(r.Error, "\n", "\n> "))
 	}
@@ -283,6 +292,9 @@ func (r *Report) Markdown() string {
 	}
 	return b.String()
 }
+
+// insecureWarning is what a report says when its run was insecure.
+const insecureWarning = "insecure: plain HTTP was allowed and TLS certificates were not verified, for every registry of this run"
 
 // shortDigest keeps the algorithm and 12 hex characters.
 func shortDigest(d string) string {

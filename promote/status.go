@@ -18,7 +18,7 @@ func (p *Promoter) Status(ctx context.Context) (*Report, error) {
 	ctx, cancel := p.bound(ctx)
 	defer cancel()
 	rep := &Report{Action: "status"}
-	p.opts.signatures.describe(rep)
+	p.describe(rep)
 	r := p.connect(ctx, access{})
 	n, targets := len(r.clients), p.plan.targets
 	images := make([]Image, n*len(targets))

@@ -36,7 +36,7 @@ func (p *Promoter) Verify(ctx context.Context, s SHA) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Action: "verify", SHA: s.String()}
-	p.opts.signatures.describe(rep)
+	p.describe(rep)
 	r := p.connect(ctx, access{sources: true})
 	sources := make([]source, len(r.clients))
 	errs := make([]error, len(r.clients))

@@ -37,7 +37,7 @@ type options struct {
 	destinationPrefixes                                 list
 	dryRun, noBackup, jsonOut, passwordStdin            bool
 	progress                                            bool
-	forwardOnly                                         bool
+	forwardOnly, insecure                               bool
 	timeout, responseTimeout                            time.Duration
 	signatures                                          signatureFlags
 	// set holds the names of the flags given on the command line.
@@ -176,6 +176,9 @@ func (c *command) prepare() (*request, error) {
 	}
 	if o.responseTimeout > 0 {
 		popts = append(popts, promote.WithResponseTimeout(o.responseTimeout))
+	}
+	if o.insecure {
+		popts = append(popts, promote.WithInsecure())
 	}
 	popts = append(popts, copyProgressOption(c.stderr, o.progress || (!o.set["progress"] && !o.jsonOut))...)
 	req.promoter, err = promote.New(cfg, popts...)

@@ -22,7 +22,7 @@ const (
 	shaFlag flagGroup = 1 << iota
 	// registryFlags: --image, --target-tag, --registry, --username,
 	// --password-stdin, --json, --summary, --timeout, --response-timeout,
-	// and the signature policy's.
+	// --insecure, and the signature policy's.
 	registryFlags
 	// sourceFlags: --source-tag, --platform.
 	sourceFlags
@@ -155,6 +155,7 @@ func newFlagSet(v verb, o *options) *flag.FlagSet {
 		fs.StringVar(&o.username, "username", "", "username for --registry, with --password-stdin (default: docker config credentials)")
 		fs.BoolVar(&o.passwordStdin, "password-stdin", false, "read the password or token for --registry from stdin")
 		fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up after this long (restoring tags after a failure gets its own minute)")
+		fs.BoolVar(&o.insecure, "insecure", false, "as crane --insecure: reach every registry of the run over plain HTTP, or over TLS without verifying its certificate (the report warns)")
 		fs.DurationVar(&o.responseTimeout, "response-timeout", 30*time.Second, "give up on one request when the registry has not begun to answer it after this long (it is retried)")
 		sig := &o.signatures
 		fs.StringVar(&sig.identity, "certificate-identity", "", "every image must be signed keyless by this certificate identity, such as a workflow URI@ref")
