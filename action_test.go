@@ -398,6 +398,21 @@ func TestActionThroughARegistryService(t *testing.T) {
 	}
 }
 
+func TestActionInsecure(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"PROMOTE_COMMAND": "status", "PROMOTE_IMAGES": "myreg.test:5000/platform", "PROMOTE_INSECURE": "true"}
+	run := runAction(t, env, "", "### promote status: ok\n", "", 0)
+	root, _ := filepath.Abs(".")
+	want := []string{"-m", root, "call", "--images", "myreg.test:5000/platform", "with-insecure", "status", "--timeout", "5m", "summary"}
+	if run.exit != 0 || !slices.Equal(run.args, want) {
+		t.Errorf("exit %d, dagger ran with\n%q, want\n%q", run.exit, run.args, want)
+	}
+	bad := runAction(t, map[string]string{"PROMOTE_COMMAND": "status", "PROMOTE_INSECURE": "yes"}, "", "", "", 0)
+	if bad.exit != 2 || len(bad.annotations) != 1 || !strings.Contains(bad.annotations[0], "insecure must be true or false") {
+		t.Errorf("insecure=yes: exit %d, annotations %q", bad.exit, bad.annotations)
+	}
+}
+
 // signer is a build workflow's certificate identity, and fullSHA a
 // 40-character commit sha, as a signature policy takes them.
 const (

@@ -65,6 +65,7 @@ func (r Promote) MarshalJSON() ([]byte, error) {
 		SourceTag                   string
 		TargetTags                  []string
 		Platforms                   []string
+		Insecure                    bool
 		AuthAddresses               []string
 		AuthUsernames               []string
 		AuthSecrets                 []*dagger.Secret
@@ -85,6 +86,7 @@ func (r Promote) MarshalJSON() ([]byte, error) {
 	concrete.SourceTag = r.SourceTag
 	concrete.TargetTags = r.TargetTags
 	concrete.Platforms = r.Platforms
+	concrete.Insecure = r.Insecure
 	concrete.AuthAddresses = r.AuthAddresses
 	concrete.AuthUsernames = r.AuthUsernames
 	concrete.AuthSecrets = r.AuthSecrets
@@ -109,6 +111,7 @@ func (r *Promote) UnmarshalJSON(bs []byte) error {
 		SourceTag                   string
 		TargetTags                  []string
 		Platforms                   []string
+		Insecure                    bool
 		AuthAddresses               []string
 		AuthUsernames               []string
 		AuthSecrets                 []*dagger.Secret
@@ -133,6 +136,7 @@ func (r *Promote) UnmarshalJSON(bs []byte) error {
 	r.SourceTag = concrete.SourceTag
 	r.TargetTags = concrete.TargetTags
 	r.Platforms = concrete.Platforms
+	r.Insecure = concrete.Insecure
 	r.AuthAddresses = concrete.AuthAddresses
 	r.AuthUsernames = concrete.AuthUsernames
 	r.AuthSecrets = concrete.AuthSecrets
@@ -157,6 +161,7 @@ func (r Report) MarshalJSON() ([]byte, error) {
 		Sha                string
 		DryRun             bool
 		Result             string
+		Insecure           bool
 		Images             []*ReportImage
 		SignaturePolicy    string
 		InsecureIgnoreTlog bool
@@ -168,6 +173,7 @@ func (r Report) MarshalJSON() ([]byte, error) {
 	concrete.Sha = r.Sha
 	concrete.DryRun = r.DryRun
 	concrete.Result = r.Result
+	concrete.Insecure = r.Insecure
 	concrete.Images = r.Images
 	concrete.SignaturePolicy = r.SignaturePolicy
 	concrete.InsecureIgnoreTlog = r.InsecureIgnoreTlog
@@ -183,6 +189,7 @@ func (r *Report) UnmarshalJSON(bs []byte) error {
 		Sha                string
 		DryRun             bool
 		Result             string
+		Insecure           bool
 		Images             []*ReportImage
 		SignaturePolicy    string
 		InsecureIgnoreTlog bool
@@ -198,6 +205,7 @@ func (r *Report) UnmarshalJSON(bs []byte) error {
 	r.Sha = concrete.Sha
 	r.DryRun = concrete.DryRun
 	r.Result = concrete.Result
+	r.Insecure = concrete.Insecure
 	r.Images = concrete.Images
 	r.SignaturePolicy = concrete.SignaturePolicy
 	r.InsecureIgnoreTlog = concrete.InsecureIgnoreTlog
@@ -629,6 +637,13 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*Promote).WithDestinationPrefix(&parent, source, destination), nil
+		case "WithInsecure":
+			var parent Promote
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			return (*Promote).WithInsecure(&parent), nil
 		case "WithPublicKey":
 			var parent Promote
 			err = json.Unmarshal(parentJSON, &parent)

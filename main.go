@@ -32,6 +32,9 @@ type Promote struct {
 	TargetTags []string
 	// Platforms every image must have, such as linux/amd64.
 	Platforms []string
+	// Whether every registry is reached over plain HTTP, or TLS without verifying its certificate.
+	// +private
+	Insecure bool
 
 	// Registries logged in to, and the username and secret for each.
 	// +private
@@ -95,6 +98,12 @@ func New(
 	platforms []string,
 ) *Promote {
 	return &Promote{Images: images, SourceTag: sourceTag, TargetTags: targetTags, Platforms: platforms}
+}
+
+// Reach every registry over plain HTTP, or over TLS without verifying its certificate, as crane --insecure; the report warns
+func (m *Promote) WithInsecure() *Promote {
+	m.Insecure = true
+	return m
 }
 
 // Log in to a registry with a username and a secret (repeatable, one per registry; anonymous when none is given)
@@ -409,6 +418,9 @@ func (m *Promote) promoter(ctx context.Context, requireProvenance bool, extra ..
 		}
 		policy.RequireProvenance = requireProvenance
 		opts = append(opts, promote.WithSignaturePolicy(policy))
+	}
+	if m.Insecure {
+		opts = append(opts, promote.WithInsecure())
 	}
 	if err := m.checkDestinations(); err != nil {
 		return nil, err

@@ -176,3 +176,22 @@ func TestFailedVerificationCarriesTheTable(t *testing.T) {
 		}
 	}
 }
+
+// TestWithInsecureReachesTheRegistryAndWarns verifies through the module
+// with WithInsecure: the core runs with it, and the report says so in
+// every form.
+func TestWithInsecureReachesTheRegistryAndWarns(t *testing.T) {
+	t.Parallel()
+	f := newRegistryFixture(t)
+	rep, err := f.module().Verify(context.Background(), newCommit, "1m", false)
+	if err != nil || rep.Insecure {
+		t.Fatalf("without WithInsecure: %v, insecure %v", err, rep.Insecure)
+	}
+	rep, err = f.module().WithInsecure().Verify(context.Background(), newCommit, "1m", false)
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if !rep.Insecure || !strings.Contains(rep.Json(), `"insecure": true`) || !strings.Contains(rep.Summary(), "**Warning:** insecure") {
+		t.Errorf("the report does not warn: %+v\n%s", rep, rep.Summary())
+	}
+}

@@ -15,8 +15,10 @@ type Report struct {
 	Sha string
 	// Whether nothing was written on purpose.
 	DryRun bool
-	// ok, failed or mixed.
+	// ok, failed, mixed or incomplete.
 	Result string
+	// Whether registries were reached over plain HTTP, or TLS without verifying their certificates.
+	Insecure bool
 	// One entry per image and target tag.
 	Images []*ReportImage
 	// The signature policy every image was checked against; empty when none was set.
@@ -118,6 +120,7 @@ func newReport(rep *promote.Report, err error) (*Report, error) {
 
 		SignaturePolicy:    rep.SignaturePolicy,
 		InsecureIgnoreTlog: rep.InsecureIgnoreTlog,
+		Insecure:           rep.Insecure,
 	}
 	for _, img := range rep.Images {
 		ri := &ReportImage{

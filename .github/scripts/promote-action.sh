@@ -69,6 +69,7 @@ identity="${PROMOTE_CERTIFICATE_IDENTITY:-}"
 identity_regexp="${PROMOTE_CERTIFICATE_IDENTITY_REGEXP:-}"
 issuer="${PROMOTE_CERTIFICATE_OIDC_ISSUER:-}"
 require_provenance="${PROMOTE_REQUIRE_PROVENANCE:-false}"
+insecure="${PROMOTE_INSECURE:-false}"
 
 case "$command" in
 verify) title="Verification failed" ;;
@@ -84,6 +85,7 @@ status) [[ -z "$sha" ]] || bad_input "status takes no sha" ;;
 esac
 boolean dry-run "$dry_run"
 boolean forward-only "$forward_only"
+boolean insecure "$insecure"
 if [[ "$forward_only" == true && "$command" != promote ]]; then
 	bad_input "forward-only applies to promote only: rollback goes back on purpose"
 fi
@@ -136,6 +138,7 @@ if [[ -n "${PROMOTE_TOKEN:-}" ]]; then
 	# command line, never printed.
 	chain+=(with-registry-auth --address "$registry" --username "$PROMOTE_USERNAME" --secret env://PROMOTE_TOKEN)
 fi
+if [[ "$insecure" == true ]]; then chain+=(with-insecure); fi
 if [[ -n "${PROMOTE_REGISTRY_SERVICE:-}" ]]; then
 	chain+=(with-registry-service --address "$registry" --service "$PROMOTE_REGISTRY_SERVICE")
 fi
