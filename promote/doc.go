@@ -18,8 +18,9 @@
 //   - [Promoter.Status] reads what every target tag points at now.
 //
 // Every operation returns a [Report]. Input is validated before any request
-// is made; errors wrap [ErrInvalidInput], [ErrVerification], [ErrNotPromoted]
-// or [ErrMixedState] so callers can tell the outcomes apart.
+// is made; errors wrap [ErrInvalidInput], [ErrVerification], [ErrNotPromoted],
+// [ErrMixedState] or, for status, [ErrIncomplete] so callers can tell the
+// outcomes apart.
 //
 // Tags are moved the way `crane tag` moves them: the manifest bytes that were
 // verified are PUT to the target tag, so no layer is pulled and the source tag

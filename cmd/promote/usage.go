@@ -44,11 +44,11 @@ var verbs = []verb{
 	{name: "verify", args: "--sha SHA", short: "check that every image of a commit exists and is right",
 		flags: shaFlag | registryFlags | sourceFlags, needsSHA: true,
 		long: `Resolves <image>:<source-tag> for every image and checks it: the tag exists and is readable;
-with a 40-character sha, an image's org.opencontainers.image.revision (if set) equals the sha;
-every --platform is present. With a signature policy (--certificate-identity[-regexp] and
---certificate-oidc-issuer, or --key), every image digest must also carry a Sigstore signature
-that meets it, found as an OCI referrer or a cosign .sig/.att tag. Writes nothing. Every failing
-image is named in one error.`},
+its org.opencontainers.image.revision, and that of every image in an index, where set, equals
+a 40-character sha or starts with a shorter one; every --platform is present. With a signature
+policy (--certificate-identity[-regexp] and --certificate-oidc-issuer, or --key), every image
+digest must also carry a Sigstore signature that meets it, found as an OCI referrer or a cosign
+.sig/.att tag. Writes nothing. Every failing image is named in one error.`},
 	{name: "promote", args: "--sha SHA", short: "move every target tag to the commit's images, all or nothing",
 		flags: shaFlag | registryFlags | sourceFlags | writeFlags | forwardFlags, needsSHA: true,
 		long: `Verifies, pins the verified digests, and moves every --target-tag of every image to its pinned
