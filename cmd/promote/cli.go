@@ -405,7 +405,7 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.Is(err, promote.ErrMixedState):
 		return exitMixed
-	case errors.Is(err, promote.ErrVerification), errors.Is(err, promote.ErrNotPromoted):
+	case errors.Is(err, promote.ErrVerification), errors.Is(err, promote.ErrNotPromoted), errors.Is(err, promote.ErrIncomplete):
 		return exitFailed
 	case errors.Is(err, promote.ErrInvalidInput):
 		return exitUsage
