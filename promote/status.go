@@ -50,11 +50,10 @@ func (p *Promoter) Status(ctx context.Context) (*Report, error) {
 		return nil
 	})
 	rep.Images = images
-	heading := "verification failed"
 	err := incomplete(images)
 	// An image that fails the signature policy is a verification failure,
 	// whatever else is missing.
-	if verr := verificationError(heading, repoNames(r), errs); verr != nil && p.opts.signatures != nil && !isAccessError(verr) {
+	if verr := verificationError("verification failed", repoNames(r), errs); verr != nil && p.opts.signatures != nil && !isAccessError(verr) {
 		err = verr
 	}
 	return rep, rep.finish(err)

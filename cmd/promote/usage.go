@@ -72,8 +72,8 @@ refused. Same all-or-nothing rules as promote.`},
 <target>-previous backup tag. Exits 1 with result "incomplete" when any target tag is missing,
 is a placeholder left by a failed run, or cannot be read, naming each. With a signature policy,
 also who signed what each target points at, and it fails if that does not meet the policy.
-Writes nothing. It reads no source tag and
-checks no platform, so it takes no --sha, --source-tag or --platform.`},
+Writes nothing. It reads no source tag and checks no platform, so it takes no --sha,
+--source-tag or --platform.`},
 	{name: "demo", short: "run verify, promote, status and rollback against an in-memory registry",
 		long: `Starts a registry inside this process, pushes two staging images for a made-up commit, and runs
 verify, promote, status and rollback against it, printing each report. Needs no network.`},
