@@ -288,6 +288,15 @@ func TestActionFailures(t *testing.T) {
 			},
 		},
 		{
+			name: "incomplete status",
+			stderr: daggerError(failure(&promote.Report{Action: "status", Result: promote.ResultIncomplete, Images: []promote.Image{
+				{Target: "ghcr.io/acme/app-00:latest", Outcome: promote.OutcomeCurrent, Digest: "sha256:" + strings.Repeat("1", 64)},
+				{Target: "ghcr.io/acme/app-01:latest", Outcome: promote.OutcomeMissing, Detail: "the tag does not exist"},
+			}}, fmt.Errorf("%w: 1 of 2 target tags are not in place", promote.ErrIncomplete))),
+			exit: 1, result: "incomplete",
+			annotations: []string{"::error title=Promotion failed%3A ghcr.io/acme/app-01%3Alatest::missing: the tag does not exist"},
+		},
+		{
 			name:   "more failing images than GitHub shows",
 			stderr: daggerError(failure(failedImages(12, "not found"), cause)),
 			exit:   1, result: "failed",

@@ -9,15 +9,14 @@
 #   - A failed operation's error ends with "result: failed", "result:
 #     mixed" or "result: incomplete" and a table, one line per tag (see
 #     report.go). Each failed or missing tag, or one another run moved
-#     meanwhile (conflict), gets one
-#     error annotation; when more than nine fail, nine
-#     get one and a last one counts them all, since GitHub shows ten per
-#     step. An error without a table gets one annotation. Dagger's
+#     meanwhile (conflict), gets one error annotation; when more than nine
+#     fail, nine get one and a last one counts them all, since GitHub shows
+#     ten per step. An error without a table gets one annotation. Dagger's
 #     [traceparent:...] marks are left out everywhere.
 #
-# Exit codes: 0 done; 1 failed, the registry is as before, or incomplete; 3 failed, the
-# registry is left mixed; else dagger's own status. The step output
-# "result" is ok, failed, mixed, incomplete or error.
+# Exit codes: 0 done; 1 failed, the registry is as before, or an incomplete
+# status; 3 failed, the registry is left mixed; else dagger's own status.
+# The step output "result" is ok, failed, mixed, incomplete or error.
 #
 # Needs RUNNER_TEMP and GITHUB_STEP_SUMMARY; reads GITHUB_OUTPUT,
 # GITHUB_EVENT_NAME, GITHUB_ACTOR and UPSTREAM_RUN_* when set.
