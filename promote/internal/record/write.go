@@ -1,0 +1,195 @@
+package record
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// emptyMediaType and emptyJSON are the OCI empty descriptor's media type and
+// content.
+const emptyMediaType types.MediaType = "application/vnd.oci.empty.v1+json"
+
+var emptyJSON = []byte("{}")
+
+// MaxRewrites bounds how many times [Repository.Write] writes a record
+// again after reading back a referrers listing that lacks it.
+const MaxRewrites = 3
+
+// ErrNotListed is returned, wrapped, by [Repository.Write] when the record
+// was written but its subject's referrers listing still lacked it after
+// [MaxRewrites] rewrites: other writers kept replacing the listing.
+var ErrNotListed = errors.New("record written but not listed among its subject's referrers")
+
+// Repository reads and writes the promotion records of one repository.
+type Repository struct {
+	repo name.Repository
+	opts []remote.Option
+}
+
+// NewRepository returns the records of repo, reached with opts:
+// go-containerregistry's remote options, such as remote.WithAuth,
+// remote.WithTransport, or remote.Reuse of a Puller and a Pusher. Each call
+// adds its own context.
+func NewRepository(repo name.Repository, opts ...remote.Option) *Repository {
+	return &Repository{repo: repo, opts: slices.Clone(opts)}
+}
+
+// options returns the remote options of one call bounded by ctx.
+func (r *Repository) options(ctx context.Context) []remote.Option {
+	return append(slices.Clone(r.opts), remote.WithContext(ctx))
+}
+
+// Write validates rec and pushes it to the repository as an artifact whose
+// subject is rec.Subject(), described by subject (its media type and size
+// as the caller read them), then reads it back in its subject's referrers
+// listing. It returns the record's descriptor.
+//
+// The order of reads and writes, all in the record's repository:
+//
+//  1. HEAD the empty blob, and upload it if the repository lacks it.
+//  2. PUT the record manifest by digest (go-containerregistry's remote.Put).
+//     On a registry with the referrers API, the registry lists it from now
+//     on; go-containerregistry asks (GET .../referrers/<subject>) and stops.
+//     Without the API, go-containerregistry GETs the fallback tag index
+//     "sha256-<hex>" of the subject, adds the record, and PUTs the index
+//     back: a read-modify-write with no condition.
+//  3. List the subject's referrers (remote.Referrers, through the API or
+//     the fallback tag). If the record is missing, go back to 2: PUT the
+//     same manifest again, which is harmless, so that the fallback index is
+//     read and written afresh, now holding the other writer's entries. At
+//     most [MaxRewrites] times.
+//
+// What a concurrent writer can lose: another writer of the same fallback
+// index (another run's record, a signature, an attestation) that read the
+// index before our PUT and writes it after ours drops our entry. Step 3
+// finds that loss when the other PUT lands before our listing, and then
+// writes the entry again, keeping the other writer's. It cannot find a loss
+// whose PUT lands after our listing: that needs the other writer's one GET
+// to PUT round trip to span our PUT, our listing and our answer. The record
+// manifest itself is never lost (it is stored by digest); only its entry in
+// the listing is, and history then shows that step as missing, never as
+// something else. What no writer can lose: any tag promote moved (records
+// write only manifests by digest and "sha256-<hex>" fallback tags), and on
+// registries with the referrers API, any record (the registry keeps the
+// listing).
+//
+// Cost: with the empty blob present, 1 (HEAD) + 2 (PUT, GET referrers) + 1
+// (listing) dependent round trips on a registry with the referrers API; 1
+// + 4 (PUT, GET referrers, GET index, PUT index) + 2 (GET referrers, GET
+// index) without it, and 6 more for each rewrite.
+func (r *Repository) Write(ctx context.Context, rec Record, subject v1.Descriptor) (v1.Descriptor, error) {
+	if err := rec.Validate(r.repo.RepositoryStr()); err != nil {
+		return v1.Descriptor{}, fmt.Errorf("cannot write a promotion record for %s: %w", r.repo, err)
+	}
+	if err := validateSubject(rec, subject); err != nil {
+		return v1.Descriptor{}, fmt.Errorf("cannot write a promotion record for %s: %w", r.repo, err)
+	}
+	m, err := rec.manifest(subject)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	desc := m.descriptor()
+	where := fmt.Sprintf("promotion record %s (%s of %s) to %s", desc.Digest, rec.Action, rec.Tag, r.repo)
+
+	empty := static.NewLayer(emptyJSON, emptyMediaType)
+	if err := remote.WriteLayer(r.repo, empty, r.options(ctx)...); err != nil {
+		return desc, fmt.Errorf("writing %s: uploading the empty blob: %w", where, err)
+	}
+	ref := r.repo.Digest(desc.Digest.String())
+	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return desc, fmt.Errorf("writing %s: %w", where, err)
+		}
+		if err := remote.Put(ref, m, r.options(ctx)...); err != nil {
+			return desc, fmt.Errorf("writing %s: %w", where, err)
+		}
+		listed, err := r.listed(ctx, subject.Digest, desc.Digest)
+		if err != nil {
+			return desc, fmt.Errorf("reading back %s: %w", where, err)
+		}
+		if listed {
+			return desc, nil
+		}
+		if attempt == MaxRewrites {
+			return desc, fmt.Errorf("%w: %s, after %d rewrites", ErrNotListed, where, MaxRewrites)
+		}
+	}
+}
+
+// listed reports whether the referrers listing of subject holds a manifest
+// with digest id.
+func (r *Repository) listed(ctx context.Context, subject, id v1.Hash) (bool, error) {
+	im, err := r.referrers(ctx, subject)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(im.Manifests, func(d v1.Descriptor) bool { return d.Digest == id }), nil
+}
+
+// artifact is a record's manifest, as pushed.
+type artifact struct {
+	raw []byte
+}
+
+// RawManifest implements remote.Taggable.
+func (a artifact) RawManifest() ([]byte, error) { return a.raw, nil }
+
+// MediaType implements remote.Taggable's optional media type.
+func (a artifact) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
+
+// descriptor returns the manifest's descriptor.
+func (a artifact) descriptor() v1.Descriptor {
+	// Hashing bytes in memory cannot fail.
+	h, n, _ := v1.SHA256(bytes.NewReader(a.raw))
+	return v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: h, Size: n, ArtifactType: ArtifactType}
+}
+
+// manifest builds the record's manifest. The same record always gives the
+// same bytes, so writing it again is harmless.
+func (r Record) manifest(subject v1.Descriptor) (artifact, error) {
+	h, n, _ := v1.SHA256(bytes.NewReader(emptyJSON))
+	empty := v1.Descriptor{MediaType: emptyMediaType, Size: n, Digest: h}
+	m := v1.Manifest{
+		SchemaVersion: 2,
+		MediaType:     types.OCIManifestSchema1,
+		ArtifactType:  ArtifactType,
+		Config:        empty,
+		Layers:        []v1.Descriptor{empty},
+		Subject:     &v1.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size},
+		Annotations: r.annotations(),
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return artifact{}, fmt.Errorf("encoding a promotion record: %w", err)
+	}
+	return artifact{raw: raw}, nil
+}
+
+// maxSubjectSize bounds the size a subject descriptor may claim, as
+// go-containerregistry bounds a manifest it reads.
+const maxSubjectSize = 100 << 20
+
+// validateSubject checks that subject describes the manifest that rec
+// concerns.
+func validateSubject(rec Record, subject v1.Descriptor) error {
+	if subject.Digest != rec.Subject() {
+		return fmt.Errorf("record subject %s is not %s, the digest a %s record concerns", subject.Digest, rec.Subject(), rec.Action)
+	}
+	if !subject.MediaType.IsImage() && !subject.MediaType.IsIndex() {
+		return fmt.Errorf("record subject %s is a %q, not an image manifest or index", subject.Digest, subject.MediaType)
+	}
+	if subject.Size <= 0 || subject.Size > maxSubjectSize {
+		return fmt.Errorf("record subject %s has size %d, not between 1 and %d bytes", subject.Digest, subject.Size, maxSubjectSize)
+	}
+	return nil
+}
