@@ -11,18 +11,20 @@
 //     its config, and as its one layer, as the image-spec's guidelines for
 //     artifacts without content advise for portability;
 //   - subject: the digest the record concerns (see [Record.Subject]);
-//   - the data in annotations:
+//   - the data in annotations, as follows.
 //
-//     io.github.molecule-ai.promote.action             promote | rollback | rolled-back
-//     io.github.molecule-ai.promote.tag                repository path and tag, "org/app:latest"
-//     io.github.molecule-ai.promote.digest             the digest the tag moved to
-//     io.github.molecule-ai.promote.previous-digest    the digest it moved from; absent when the move created the tag
-//     io.github.molecule-ai.promote.sha                the commit, when known
-//     io.github.molecule-ai.promote.actor              who
-//     io.github.molecule-ai.promote.run                the run's URL, when known
-//     io.github.molecule-ai.promote.version            the promote version that wrote it
-//     io.github.molecule-ai.promote.allow-rolled-back  true | false
-//     org.opencontainers.image.created                 when, RFC 3339 in UTC
+// The annotations:
+//
+//	io.github.molecule-ai.promote.action             promote | rollback | rolled-back
+//	io.github.molecule-ai.promote.tag                repository path and tag, "org/app:latest"
+//	io.github.molecule-ai.promote.digest             the digest the tag moved to
+//	io.github.molecule-ai.promote.previous-digest    the digest it moved from; absent when the move created the tag
+//	io.github.molecule-ai.promote.sha                the commit, when known
+//	io.github.molecule-ai.promote.actor              who
+//	io.github.molecule-ai.promote.run                the run's URL, when known
+//	io.github.molecule-ai.promote.version            the promote version that wrote it
+//	io.github.molecule-ai.promote.allow-rolled-back  true | false
+//	org.opencontainers.image.created                 when, RFC 3339 in UTC
 //
 // The data lives in annotations, not in a JSON blob, because a referrers
 // listing carries each referrer's annotations: the referrers API copies them

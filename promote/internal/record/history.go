@@ -74,10 +74,10 @@ type Trail struct {
 // record; a record shown before is a cycle. Each of those ends the walk, as
 // the last step.
 //
-// Each step costs one listing: one dependent round trip on a registry with
-// the referrers API, two without (see [Repository.List]); a history of 20
-// steps costs 20 or 40, plus the caller's read of the tag. A listing that
-// fails ends the walk with an error, and the steps read so far.
+// Each step costs one listing, which is one dependent round trip with
+// [Repository.List] on any registry: a history of 20 steps costs 20, plus
+// the caller's read of the tag. A listing that fails ends the walk with an
+// error, and the steps read so far.
 func Walk(ctx context.Context, l Lister, tag string, current v1.Hash, limit int) (Trail, error) {
 	trail := Trail{Tag: tag}
 	switch {

@@ -1,14 +1,20 @@
 package record
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"slices"
 	"strings"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // Bounds on a referrers listing, which the registry decides.
@@ -41,12 +47,10 @@ type Rejected struct {
 }
 
 // List reads the promotion records attached to subject from its referrers
-// listing: one listing, through the referrers API or, where the registry
-// has none, the fallback tag "sha256-<hex>" (go-containerregistry's
-// remote.Referrers decides). It costs one dependent round trip on a
-// registry with the referrers API, and two without (the API's 404, then the
-// fallback tag). No record manifest is fetched: the listing's annotations
-// hold the records.
+// listing: the referrers API and the fallback tag "sha256-<hex>" are read
+// at the same time, with go-containerregistry, so that a listing costs one
+// dependent round trip on any registry. No record manifest is fetched: the
+// listing's annotations hold the records.
 //
 // A listing of more than [MaxReferrers] entries or [MaxRecords] records is
 // an error. Records of other repositories' tags, or whose data does not
@@ -66,18 +70,90 @@ func (r *Repository) List(ctx context.Context, subject v1.Hash) (Listing, error)
 	return l, nil
 }
 
-// referrers returns the referrers listing of subject, bounded in entries.
+// referrers returns the referrers of subject: through the referrers API
+// and the fallback tag "sha256-<hex>", read at the same time, so that a
+// listing costs one dependent round trip whether or not the registry serves
+// the API. Where both answer, as on a registry that gained the API after
+// records were written to the fallback tag, their entries are merged. Each
+// is bounded in entries.
 func (r *Repository) referrers(ctx context.Context, subject v1.Hash) (*v1.IndexManifest, error) {
-	idx, err := remote.Referrers(r.repo.Digest(subject.String()), r.options(ctx)...)
-	if err != nil {
+	var (
+		api, tagged       *v1.IndexManifest
+		apiErr, taggedErr error
+		wg                sync.WaitGroup
+	)
+	wg.Go(func() { api, apiErr = r.fromAPI(ctx, subject) })
+	wg.Go(func() { tagged, taggedErr = r.fromFallbackTag(ctx, subject) })
+	wg.Wait()
+	if errors.Is(apiErr, errNoReferrersAPI) {
+		api, apiErr = &v1.IndexManifest{}, nil
+	}
+	if err := errors.Join(apiErr, taggedErr); err != nil {
 		return nil, err
+	}
+	merged := &v1.IndexManifest{Manifests: slices.Concat(api.Manifests, tagged.Manifests)}
+	return merged, nil
+}
+
+// errNoReferrersAPI says that the registry does not serve the referrers
+// API.
+var errNoReferrersAPI = errors.New("the registry does not serve the referrers API")
+
+// fromAPI lists the referrers of subject through the referrers API, or
+// returns errNoReferrersAPI.
+func (r *Repository) fromAPI(ctx context.Context, subject v1.Hash) (*v1.IndexManifest, error) {
+	idx, err := remote.Referrers(r.repo.Digest(subject.String()), r.readOptions(ctx)...)
+	if err != nil {
+		if noReferrersAPI(err) {
+			return nil, errNoReferrersAPI
+		}
+		return nil, fmt.Errorf("the referrers API: %w", err)
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
-		return nil, fmt.Errorf("the referrers listing cannot be read: %w", err)
+		return nil, fmt.Errorf("the referrers API's listing cannot be read: %w", err)
 	}
 	if n := len(im.Manifests); n > MaxReferrers {
-		return nil, fmt.Errorf("the referrers listing has %d entries, more than the %d read", n, MaxReferrers)
+		return nil, fmt.Errorf("the referrers API lists %d entries, more than the %d read", n, MaxReferrers)
+	}
+	return im, nil
+}
+
+// noReferrersAPI reports whether err is go-containerregistry's answer to a
+// registry without the referrers API when the tag fallback is off. Only
+// that error, recognised by its text, counts: anything else, such as a
+// failed request, stays an error, so that a change in the library fails a
+// listing rather than emptying it.
+func noReferrersAPI(err error) bool {
+	var terr *transport.Error
+	var uerr *url.Error
+	if errors.As(err, &terr) || errors.As(err, &uerr) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	return strings.Contains(err.Error(), "does not support the Referrers API")
+}
+
+// fromFallbackTag reads the referrers tag index of subject, "sha256-<hex>";
+// a tag that does not exist lists nothing.
+func (r *Repository) fromFallbackTag(ctx context.Context, subject v1.Hash) (*v1.IndexManifest, error) {
+	tag := r.repo.Tag(subject.Algorithm + "-" + subject.Hex)
+	desc, err := remote.Get(tag, r.readOptions(ctx)...)
+	var terr *transport.Error
+	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
+		return &v1.IndexManifest{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the referrers tag %s: %w", tag.TagStr(), err)
+	}
+	if desc.MediaType != types.OCIImageIndex {
+		return nil, fmt.Errorf("the referrers tag %s is a %q, not an OCI image index", tag.TagStr(), desc.MediaType)
+	}
+	im, err := v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
+	if err != nil {
+		return nil, fmt.Errorf("the referrers tag %s cannot be read: %w", tag.TagStr(), err)
+	}
+	if n := len(im.Manifests); n > MaxReferrers {
+		return nil, fmt.Errorf("the referrers tag %s lists %d entries, more than the %d read", tag.TagStr(), n, MaxReferrers)
 	}
 	return im, nil
 }

@@ -1,12 +1,16 @@
 package record
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -185,6 +189,24 @@ func TestReadListingBounds(t *testing.T) {
 	for i := 1; i < len(l.Records); i++ {
 		if l.Records[i].Time.After(l.Records[i-1].Time) {
 			t.Errorf("records not newest first: %v after %v", l.Records[i].Time, l.Records[i-1].Time)
+		}
+	}
+}
+
+func TestNoReferrersAPI(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{errors.New("registry r does not support the Referrers API and the referrers tag fallback is disabled"), true},
+		{&transport.Error{StatusCode: 500, Errors: []transport.Diagnostic{{Message: "does not support the Referrers API"}}}, false},
+		{&url.Error{Op: "Get", URL: "https://r/v2/", Err: errors.New("does not support the Referrers API")}, false},
+		{fmt.Errorf("does not support the Referrers API: %w", context.DeadlineExceeded), false},
+		{errors.New("connection reset"), false},
+	}
+	for _, tt := range tests {
+		if got := noReferrersAPI(tt.err); got != tt.want {
+			t.Errorf("noReferrersAPI(%v) = %v, want %v", tt.err, got, tt.want)
 		}
 	}
 }

@@ -33,20 +33,47 @@ var ErrNotListed = errors.New("record written but not listed among its subject's
 // Repository reads and writes the promotion records of one repository.
 type Repository struct {
 	repo name.Repository
-	opts []remote.Option
+	// read and write are the remote options of reads and writes: the
+	// caller's, with one Puller or one Pusher that every call shares.
+	read, write []remote.Option
 }
 
 // NewRepository returns the records of repo, reached with opts:
-// go-containerregistry's remote options, such as remote.WithAuth,
-// remote.WithTransport, or remote.Reuse of a Puller and a Pusher. Each call
-// adds its own context.
-func NewRepository(repo name.Repository, opts ...remote.Option) *Repository {
-	return &Repository{repo: repo, opts: slices.Clone(opts)}
+// go-containerregistry's remote options, such as remote.WithAuth and
+// remote.WithTransport. Every call then shares one Puller and one Pusher.
+//
+// To share the caller's connections and token, pass its authenticated
+// transport (a *transport.Wrapper, which is used as is, with no ping) or
+// remote.Reuse of its Pusher. A Puller passed with remote.Reuse is used as
+// is too, but it lists referrers in one round trip on a registry without
+// the referrers API only if it was made with
+// remote.WithReferrersTagFallback(false).
+func NewRepository(repo name.Repository, opts ...remote.Option) (*Repository, error) {
+	// The referrers API and the fallback tag are read side by side (see
+	// List), so the API's reader must not fall back by itself.
+	puller, err := remote.NewPuller(append(slices.Clone(opts), remote.WithReferrersTagFallback(false))...)
+	if err != nil {
+		return nil, fmt.Errorf("reading promotion records in %s: %w", repo, err)
+	}
+	pusher, err := remote.NewPusher(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("writing promotion records in %s: %w", repo, err)
+	}
+	return &Repository{
+		repo:  repo,
+		read:  append(slices.Clone(opts), remote.Reuse(puller)),
+		write: append(slices.Clone(opts), remote.Reuse(pusher)),
+	}, nil
 }
 
-// options returns the remote options of one call bounded by ctx.
-func (r *Repository) options(ctx context.Context) []remote.Option {
-	return append(slices.Clone(r.opts), remote.WithContext(ctx))
+// readOptions returns the remote options of one read bounded by ctx.
+func (r *Repository) readOptions(ctx context.Context) []remote.Option {
+	return append(slices.Clone(r.read), remote.WithContext(ctx))
+}
+
+// writeOptions returns the remote options of one write bounded by ctx.
+func (r *Repository) writeOptions(ctx context.Context) []remote.Option {
+	return append(slices.Clone(r.write), remote.WithContext(ctx))
 }
 
 // Write validates rec and pushes it to the repository as an artifact whose
@@ -63,30 +90,35 @@ func (r *Repository) options(ctx context.Context) []remote.Option {
 //     Without the API, go-containerregistry GETs the fallback tag index
 //     "sha256-<hex>" of the subject, adds the record, and PUTs the index
 //     back: a read-modify-write with no condition.
-//  3. List the subject's referrers (remote.Referrers, through the API or
-//     the fallback tag). If the record is missing, go back to 2: PUT the
-//     same manifest again, which is harmless, so that the fallback index is
-//     read and written afresh, now holding the other writer's entries. At
-//     most [MaxRewrites] times.
+//  3. List the subject's referrers, through the API and the fallback tag
+//     side by side (see [Repository.List]). If the record is missing, go
+//     back to 2: PUT the same manifest again, which is harmless, so that the
+//     fallback index is read and written afresh, now with the other
+//     writer's entries. At most [MaxRewrites] times.
 //
-// What a concurrent writer can lose: another writer of the same fallback
+// What a concurrent writer can make us lose: a writer of the same fallback
 // index (another run's record, a signature, an attestation) that read the
-// index before our PUT and writes it after ours drops our entry. Step 3
-// finds that loss when the other PUT lands before our listing, and then
-// writes the entry again, keeping the other writer's. It cannot find a loss
-// whose PUT lands after our listing: that needs the other writer's one GET
-// to PUT round trip to span our PUT, our listing and our answer. The record
-// manifest itself is never lost (it is stored by digest); only its entry in
-// the listing is, and history then shows that step as missing, never as
-// something else. What no writer can lose: any tag promote moved (records
-// write only manifests by digest and "sha256-<hex>" fallback tags), and on
-// registries with the referrers API, any record (the registry keeps the
-// listing).
+// index before our index PUT and writes it after drops our entry. Step 3
+// finds that loss when the other PUT lands before our listing, and writes
+// the entry again, keeping the other writer's. It cannot find a loss whose
+// PUT lands after our listing: the other writer's GET-to-PUT round trip
+// must then span our index PUT, its answer and our listing. The record
+// manifest itself is never lost (it is stored by digest), only its entry,
+// and history then shows that step as foreign or missing, never as
+// anything else. In reverse, our index PUT can drop the entry of a writer
+// that PUT between our GET and PUT of the index (one round trip): a promote
+// run finds and rewrites it, a tool that does not read back (cosign, oras)
+// does not, as between any two of those tools.
 //
-// Cost: with the empty blob present, 1 (HEAD) + 2 (PUT, GET referrers) + 1
-// (listing) dependent round trips on a registry with the referrers API; 1
-// + 4 (PUT, GET referrers, GET index, PUT index) + 2 (GET referrers, GET
-// index) without it, and 6 more for each rewrite.
+// What no writer can lose: any tag that promote moved (records write only
+// manifests by digest and "sha256-<hex>" fallback tags), and, on registries
+// with the referrers API, any record (the registry keeps the listing).
+//
+// Cost, in dependent round trips once connected: on a registry with the
+// referrers API, 3 (PUT; go-containerregistry's GET of the API; the
+// listing); without it, 5 (PUT; GET of the API; GET and PUT of the index;
+// the listing), and 4 more for each rewrite. The first write of a
+// Repository adds one: the HEAD of the empty blob.
 func (r *Repository) Write(ctx context.Context, rec Record, subject v1.Descriptor) (v1.Descriptor, error) {
 	if err := rec.Validate(r.repo.RepositoryStr()); err != nil {
 		return v1.Descriptor{}, fmt.Errorf("cannot write a promotion record for %s: %w", r.repo, err)
@@ -102,7 +134,7 @@ func (r *Repository) Write(ctx context.Context, rec Record, subject v1.Descripto
 	where := fmt.Sprintf("promotion record %s (%s of %s) to %s", desc.Digest, rec.Action, rec.Tag, r.repo)
 
 	empty := static.NewLayer(emptyJSON, emptyMediaType)
-	if err := remote.WriteLayer(r.repo, empty, r.options(ctx)...); err != nil {
+	if err := remote.WriteLayer(r.repo, empty, r.writeOptions(ctx)...); err != nil {
 		return desc, fmt.Errorf("writing %s: uploading the empty blob: %w", where, err)
 	}
 	ref := r.repo.Digest(desc.Digest.String())
@@ -110,7 +142,7 @@ func (r *Repository) Write(ctx context.Context, rec Record, subject v1.Descripto
 		if err := ctx.Err(); err != nil {
 			return desc, fmt.Errorf("writing %s: %w", where, err)
 		}
-		if err := remote.Put(ref, m, r.options(ctx)...); err != nil {
+		if err := remote.Put(ref, m, r.writeOptions(ctx)...); err != nil {
 			return desc, fmt.Errorf("writing %s: %w", where, err)
 		}
 		listed, err := r.listed(ctx, subject.Digest, desc.Digest)
@@ -165,8 +197,8 @@ func (r Record) manifest(subject v1.Descriptor) (artifact, error) {
 		ArtifactType:  ArtifactType,
 		Config:        empty,
 		Layers:        []v1.Descriptor{empty},
-		Subject:     &v1.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size},
-		Annotations: r.annotations(),
+		Subject:       &v1.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size},
+		Annotations:   r.annotations(),
 	}
 	raw, err := json.Marshal(m)
 	if err != nil {
