@@ -198,8 +198,9 @@ func validateDigest(field string, h v1.Hash) error {
 	return nil
 }
 
-// validateRun checks that run is empty or an absolute http(s) URL that
-// carries no credentials.
+// validateRun checks that run is empty or an absolute http(s) URL with no
+// user information, query or fragment, where a token could hide. Errors do
+// not echo the value, for the same reason.
 func validateRun(run string) error {
 	if run == "" {
 		return nil
@@ -208,12 +209,11 @@ func validateRun(run string) error {
 		return err
 	}
 	u, err := url.Parse(run)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fieldError("run", run, "must be an http or https URL")
-	}
-	if u.User != nil {
-		// Do not echo the value: it may hold a password.
-		return fieldError("run", u.Redacted(), "must not carry user information: a record is public to anyone who can pull")
+	switch {
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+		return fieldError("run", "", "must be an http or https URL")
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		return fieldError("run", "", "must carry no user information, query or fragment: a record is public to anyone who can pull")
 	}
 	return nil
 }
@@ -228,7 +228,7 @@ func validateText(field, s string, max int, required bool) error {
 		return nil
 	}
 	if len(s) > max {
-		return fieldError(field, s[:32]+"…", fmt.Sprintf("is %d bytes long, more than the %d allowed", len(s), max))
+		return fieldError(field, "", fmt.Sprintf("is %d bytes long, more than the %d allowed", len(s), max))
 	}
 	if !utf8.ValidString(s) {
 		return fieldError(field, "", "is not valid UTF-8")
@@ -345,7 +345,7 @@ func parseDigest(field, s string) (v1.Hash, error) {
 		return v1.Hash{}, fieldError(field, "", "is required")
 	}
 	if len(s) > len("sha512:")+128 {
-		return v1.Hash{}, fieldError(field, s[:32]+"…", "is too long for a digest")
+		return v1.Hash{}, fieldError(field, "", "is too long for a digest")
 	}
 	h, err := v1.NewHash(s)
 	if err != nil {

@@ -66,6 +66,8 @@ func TestValidate(t *testing.T) {
 		{"long actor", func(r *Record) { r.Actor = strings.Repeat("x", maxActorLen+1) }, "more than"},
 		{"run not a URL", func(r *Record) { r.Run = "run 42" }, "URL"},
 		{"run with a password", func(r *Record) { r.Run = "https://bot:hunter2@ci.example/run/1" }, "user information"},
+		{"run with a token in its query", func(r *Record) { r.Run = "https://ci.example/run/1?token=hunter2" }, "query"},
+		{"long run with a password", func(r *Record) { r.Run = "https://bot:hunter2@ci.example/" + strings.Repeat("x", maxRunLen) }, "more than"},
 		{"no version", func(r *Record) { r.Version = "" }, "version"},
 	}
 	for _, tt := range tests {

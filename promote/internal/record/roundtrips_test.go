@@ -39,10 +39,18 @@ func TestRoundTrips(t *testing.T) {
 			A := pushSubject(t, ctx, repo, "staging-a")
 			B := pushSubject(t, ctx, repo, "staging-b")
 			C := pushSubject(t, ctx, repo, "staging-c")
+			// Earlier records, by another client.
+			w := records(t, repo, clientOptions(t, nil)...)
+			write(t, ctx, w, recordOf(repo, ActionPromote, A.Digest, v1.Hash{}, 1, "alice"), A)
+			write(t, ctx, w, recordOf(repo, ActionPromote, B.Digest, A.Digest, 2, "bob"), B)
+			// A run's client: connected, and prepared alongside the tag moves.
 			r := records(t, repo, clientOptions(t, nil)...)
-			// Connect, and leave the empty blob in place, as earlier runs do.
-			write(t, ctx, r, recordOf(repo, ActionPromote, A.Digest, v1.Hash{}, 1, "alice"), A)
-			write(t, ctx, r, recordOf(repo, ActionPromote, B.Digest, A.Digest, 2, "bob"), B)
+			if _, err := r.List(ctx, A.Digest); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Prepare(ctx); err != nil {
+				t.Fatal(err)
+			}
 
 			measure := func(what string, max int, op func() error) {
 				t.Helper()

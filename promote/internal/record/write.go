@@ -76,6 +76,19 @@ func (r *Repository) writeOptions(ctx context.Context) []remote.Option {
 	return append(slices.Clone(r.write), remote.WithContext(ctx))
 }
 
+// Prepare makes sure that the repository holds the empty blob that every
+// record names: one HEAD, and an upload where it is missing. Write does it
+// too, but only once per Repository; a run that calls Prepare alongside its
+// tag moves saves that round trip when the records are written. It writes
+// no manifest and no tag.
+func (r *Repository) Prepare(ctx context.Context) error {
+	empty := static.NewLayer(emptyJSON, emptyMediaType)
+	if err := remote.WriteLayer(r.repo, empty, r.writeOptions(ctx)...); err != nil {
+		return fmt.Errorf("uploading the empty blob of promotion records to %s: %w", r.repo, err)
+	}
+	return nil
+}
+
 // Write validates rec and pushes it to the repository as an artifact whose
 // subject is rec.Subject(), described by subject (its media type and size
 // as the caller read them), then reads it back in its subject's referrers
@@ -118,7 +131,8 @@ func (r *Repository) writeOptions(ctx context.Context) []remote.Option {
 // referrers API, 3 (PUT; go-containerregistry's GET of the API; the
 // listing); without it, 5 (PUT; GET of the API; GET and PUT of the index;
 // the listing), and 4 more for each rewrite. The first write of a
-// Repository adds one: the HEAD of the empty blob.
+// Repository adds one, the HEAD of the empty blob, unless [Repository.Prepare]
+// has run.
 func (r *Repository) Write(ctx context.Context, rec Record, subject v1.Descriptor) (v1.Descriptor, error) {
 	if err := rec.Validate(r.repo.RepositoryStr()); err != nil {
 		return v1.Descriptor{}, fmt.Errorf("cannot write a promotion record for %s: %w", r.repo, err)
@@ -133,9 +147,8 @@ func (r *Repository) Write(ctx context.Context, rec Record, subject v1.Descripto
 	desc := m.descriptor()
 	where := fmt.Sprintf("promotion record %s (%s of %s) to %s", desc.Digest, rec.Action, rec.Tag, r.repo)
 
-	empty := static.NewLayer(emptyJSON, emptyMediaType)
-	if err := remote.WriteLayer(r.repo, empty, r.writeOptions(ctx)...); err != nil {
-		return desc, fmt.Errorf("writing %s: uploading the empty blob: %w", where, err)
+	if err := r.Prepare(ctx); err != nil {
+		return desc, fmt.Errorf("writing %s: %w", where, err)
 	}
 	ref := r.repo.Digest(desc.Digest.String())
 	for attempt := 0; ; attempt++ {
