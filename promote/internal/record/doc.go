@@ -37,7 +37,8 @@
 // The repository path in the tag leaves the registry host out, so that a
 // record reads the same through any name of the registry (an alias, a proxy,
 // an endpoint override). Nothing secret is recorded, and nothing of the
-// machine that wrote it: a run URL with user information is refused.
+// machine that wrote it: a run URL with user information, a query or a
+// fragment is refused.
 //
 // # Subjects
 //

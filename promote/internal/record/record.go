@@ -241,9 +241,15 @@ func validateText(field, s string, max int, required bool) error {
 	return nil
 }
 
-// fieldError describes a field at fault; value is quoted, so that what a
-// registry sent reaches no output unescaped.
+// maxEcho bounds how much of a value at fault an error repeats.
+const maxEcho = 80
+
+// fieldError describes a field at fault; value is cut short and quoted, so
+// that what a registry sent reaches no output unbounded or unescaped.
 func fieldError(field, value, problem string) error {
+	if len(value) > maxEcho {
+		value = value[:maxEcho] + "…"
+	}
 	if value == "" {
 		return fmt.Errorf("record %s %s", field, problem)
 	}

@@ -212,3 +212,33 @@ func TestNoReferrersAPI(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParse feeds parse hostile annotations: it must never panic, and what
+// it accepts must validate again and carry only printable text.
+func FuzzParse(f *testing.F) {
+	r := valid()
+	a := r.annotations()
+	f.Add(a[keyAction], a[keyTag], a[keyDigest], a[keyPreviousDigest], a[keyActor], a[keyRun], a[keyCreated], a[keyAllowRolledBack])
+	f.Add("rolled-back", "org/app:latest", a[keyDigest], a[keyDigest], "eve\u202e", "https://x/?a", "2026-13-01T00:00:00Z", "true")
+	f.Fuzz(func(t *testing.T, action, tag, digest, previous, actor, run, created, allow string) {
+		d := entry(t, r)
+		d.Annotations = map[string]string{
+			keyAction: action, keyTag: tag, keyDigest: digest, keyPreviousDigest: previous,
+			keyActor: actor, keyRun: run, keyCreated: created, keyAllowRolledBack: allow, keyVersion: "v1",
+		}
+		for _, subject := range []v1.Hash{hash("a"), hash("b")} {
+			got, err := parse(d, subject, "org/app")
+			if err != nil {
+				continue
+			}
+			if err := got.Validate("org/app"); err != nil {
+				t.Fatalf("parse accepted a record that does not validate: %v", err)
+			}
+			for _, s := range []string{got.Actor, got.Run, got.Tag, got.Version} {
+				if strings.ContainsAny(s, "\n\r\x1b") {
+					t.Fatalf("parse accepted unprintable text %q", s)
+				}
+			}
+		}
+	})
+}
