@@ -3,6 +3,7 @@ package record
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -246,25 +247,58 @@ func TestRecordsOnRegistries(t *testing.T) {
 	}
 }
 
-// countingTransport counts the PUTs of fallback tags it sends.
-type countingTransport struct {
-	inner http.RoundTripper
-	puts  *atomic.Int64
+// indexRace orders two writers of one fallback index, as the read-back is
+// built to catch: both read the index before either writes it (the barrier
+// on the first two reads), and neither reads it back before both have
+// written it (later reads wait for two answered index PUTs). So whichever
+// PUT lands second drops the other's entry, and the writer whose entry was
+// dropped reads the loss back.
+type indexRace struct {
+	barrier *registrytest.Barrier
+	reads   atomic.Int64
+	puts    atomic.Int64
+	written chan struct{} // closed once two index PUTs have been answered
+	once    sync.Once
 }
 
-func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Method == http.MethodPut && strings.Contains(req.URL.Path, "/manifests/sha256-") {
-		c.puts.Add(1)
+func newIndexRace() *indexRace {
+	return &indexRace{
+		barrier: registrytest.NewBarrier(2, registrytest.Match(http.MethodGet, "/manifests/sha256-")),
+		written: make(chan struct{}),
 	}
-	return c.inner.RoundTrip(req)
 }
+
+// transport returns one writer's transport, through inner.
+func (r *indexRace) transport(inner http.RoundTripper) http.RoundTripper {
+	held := r.barrier.Transport(inner)
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		index := strings.Contains(req.URL.Path, "/manifests/sha256-")
+		if index && req.Method == http.MethodGet && r.reads.Add(1) > 2 {
+			select {
+			case <-r.written:
+			case <-req.Context().Done():
+				return nil, req.Context().Err()
+			}
+		}
+		resp, err := held.RoundTrip(req)
+		if index && req.Method == http.MethodPut && err == nil && r.puts.Add(1) == 2 {
+			r.once.Do(func() { close(r.written) })
+		}
+		return resp, err
+	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
 
 // TestConcurrentWritersLoseNothing races two clients writing records on
-// one digest of a registry without the referrers API. A barrier makes both
-// read the fallback index before either writes it, so the second write
-// drops the first's entry; the read-back finds the loss and writes the
-// entry again. The control shows that without the read-back, one record
-// is lost.
+// one digest of a registry without the referrers API, in the order that
+// Write's read-back is built to catch (see indexRace): the second index PUT
+// drops the first's entry, and the read-back finds the loss and writes the
+// entry again. The control shows that without the read-back, one record is
+// lost. (An index PUT that lands after the other writer's read-back is the
+// loss Write documents it cannot find.)
 func TestConcurrentWritersLoseNothing(t *testing.T) {
 	for _, reg := range registries() {
 		if !reg.fallback {
@@ -281,23 +315,25 @@ func TestConcurrentWritersLoseNothing(t *testing.T) {
 
 			t.Run("with read-back", func(t *testing.T) {
 				A := pushSubject(t, ctx, repo, "staging-race")
-				barrier := registrytest.NewBarrier(2, readIndex)
-				var puts atomic.Int64
-				wrap := func(rt http.RoundTripper) http.RoundTripper {
-					return countingTransport{inner: barrier.Transport(rt), puts: &puts}
-				}
+				race := newIndexRace()
 				recs := []Record{
 					recordOf(repo, ActionPromote, A.Digest, v1.Hash{}, 1, "alice"),
 					recordOf(repo, ActionPromote, A.Digest, v1.Hash{}, 2, "bob"),
 				}
 				ids := make([]v1.Hash, len(recs))
 				errs := make([]error, len(recs))
+				// A writer that fails must not leave the other at the barrier.
+				raceCtx, cancel := context.WithCancel(ctx)
+				defer cancel()
 				var wg sync.WaitGroup
 				for i, rec := range recs {
-					w := records(t, repo, clientOptions(t, wrap)...)
+					w := records(t, repo, clientOptions(t, race.transport)...)
 					wg.Go(func() {
-						d, err := w.Write(ctx, rec, A)
+						d, err := w.Write(raceCtx, rec, A)
 						ids[i], errs[i] = d.Digest, err
+						if err != nil {
+							cancel()
+						}
 					})
 				}
 				wg.Wait()
@@ -313,17 +349,19 @@ func TestConcurrentWritersLoseNothing(t *testing.T) {
 				if len(l.Records) != 2 {
 					t.Errorf("after the race the listing holds %d records, want both: %+v", len(l.Records), l.Records)
 				}
-				if n := puts.Load(); n < 3 {
+				if n := race.puts.Load(); n < 3 {
 					t.Errorf("the writers PUT the fallback index %d times; want a third, the rewrite of the entry the race dropped", n)
 				}
-				if barrier.Arrived() != 2 {
-					t.Errorf("%d writers met at the barrier, want 2", barrier.Arrived())
+				if race.barrier.Arrived() != 2 {
+					t.Errorf("%d writers met at the barrier, want 2", race.barrier.Arrived())
 				}
 			})
 
 			t.Run("control without read-back", func(t *testing.T) {
 				A := pushSubject(t, ctx, repo, "staging-control")
 				barrier := registrytest.NewBarrier(2, readIndex)
+				raceCtx, cancel := context.WithCancel(ctx)
+				defer cancel()
 				var wg sync.WaitGroup
 				errs := make([]error, 2)
 				for i, actor := range []string{"alice", "bob"} {
@@ -336,8 +374,13 @@ func TestConcurrentWritersLoseNothing(t *testing.T) {
 					if err := remote.WriteLayer(repo, static.NewLayer(emptyJSON, emptyMediaType), remote.WithContext(ctx)); err != nil {
 						t.Fatal(err)
 					}
-					opts := append(clientOptions(t, barrier.Transport), remote.WithContext(ctx))
-					wg.Go(func() { errs[i] = remote.Put(repo.Digest(m.descriptor().Digest.String()), m, opts...) })
+					opts := append(clientOptions(t, barrier.Transport), remote.WithContext(raceCtx))
+					wg.Go(func() {
+						errs[i] = remote.Put(repo.Digest(m.descriptor().Digest.String()), m, opts...)
+						if errs[i] != nil {
+							cancel()
+						}
+					})
 				}
 				wg.Wait()
 				for _, err := range errs {
@@ -497,5 +540,48 @@ func TestListMergesFallbackTagOnAPIRegistry(t *testing.T) {
 	}
 	if len(l.Records) != 2 || l.Records[0].ID != viaAPI || l.Records[1].ID != oldID {
 		t.Errorf("records: %+v, want %s from the API then %s from the fallback tag", l.Records, viaAPI, oldID)
+	}
+}
+
+// blobUnknownOnce answers the first PUT of a record manifest with the
+// registry's "manifest blob unknown", without forwarding it.
+type blobUnknownOnce struct {
+	inner http.RoundTripper
+	done  atomic.Bool
+}
+
+func (b *blobUnknownOnce) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodPut && strings.Contains(req.URL.Path, "/manifests/sha256:") && b.done.CompareAndSwap(false, true) {
+		body := `{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry"}]}`
+		return &http.Response{
+			StatusCode: http.StatusBadRequest,
+			Header:     http.Header{"Content-Type": {"application/json"}},
+			Body:       io.NopCloser(strings.NewReader(body)),
+			Request:    req,
+		}, nil
+	}
+	return b.inner.RoundTrip(req)
+}
+
+// TestWriteOutlastsBlobUnknown: a registry that, for a moment, does not know
+// the empty blob it has just confirmed (distribution's filesystem storage,
+// when two clients upload that blob at once) does not fail the write.
+func TestWriteOutlastsBlobUnknown(t *testing.T) {
+	srv := registrytest.InProcessWithReferrers(t)
+	ctx := testContext(t)
+	repo, err := name.NewRepository(srv.Repo("org/app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	A := pushSubject(t, ctx, repo, "staging-a")
+	fault := &blobUnknownOnce{}
+	r := records(t, repo, clientOptions(t, func(rt http.RoundTripper) http.RoundTripper { fault.inner = rt; return fault })...)
+	id := write(t, ctx, r, recordOf(repo, ActionPromote, A.Digest, v1.Hash{}, 1, "alice"), A).Digest
+	if !fault.done.Load() {
+		t.Fatal("the fault was never injected")
+	}
+	l, err := r.List(ctx, A.Digest)
+	if err != nil || len(l.Records) != 1 || l.Records[0].ID != id {
+		t.Errorf("listing after the write: %+v, %v", l.Records, err)
 	}
 }

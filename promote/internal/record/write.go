@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -155,7 +157,7 @@ func (r *Repository) Write(ctx context.Context, rec Record, subject v1.Descripto
 		if err := ctx.Err(); err != nil {
 			return desc, fmt.Errorf("writing %s: %w", where, err)
 		}
-		if err := remote.Put(ref, m, r.writeOptions(ctx)...); err != nil {
+		if err := r.put(ctx, ref, m); err != nil {
 			return desc, fmt.Errorf("writing %s: %w", where, err)
 		}
 		listed, err := r.listed(ctx, subject.Digest, desc.Digest)
@@ -169,6 +171,46 @@ func (r *Repository) Write(ctx context.Context, rec Record, subject v1.Descripto
 			return desc, fmt.Errorf("%w: %s, after %d rewrites", ErrNotListed, where, MaxRewrites)
 		}
 	}
+}
+
+// blobUnknownPauses are the pauses before each new PUT of a record that the
+// registry refused for an unknown blob.
+var blobUnknownPauses = []time.Duration{100 * time.Millisecond, 400 * time.Millisecond}
+
+// put PUTs a record's manifest. A registry that answers that the empty blob
+// is unknown, after it said the blob was there, is asked again after a
+// pause: the distribution registry's filesystem storage rewrites a blob's
+// link in place when two clients upload the same blob at once, and for that
+// moment knows the blob not.
+func (r *Repository) put(ctx context.Context, ref name.Reference, m artifact) error {
+	for i := 0; ; i++ {
+		err := remote.Put(ref, m, r.writeOptions(ctx)...)
+		if !blobUnknown(err) || i == len(blobUnknownPauses) {
+			return err
+		}
+		timer := time.NewTimer(blobUnknownPauses[i])
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return errors.Join(err, ctx.Err())
+		case <-timer.C:
+		}
+	}
+}
+
+// blobUnknown reports whether err is a registry's refusal of a manifest
+// for a blob it does not know.
+func blobUnknown(err error) bool {
+	var terr *transport.Error
+	if !errors.As(err, &terr) {
+		return false
+	}
+	for _, d := range terr.Errors {
+		if d.Code == transport.ManifestBlobUnknownErrorCode || d.Code == transport.BlobUnknownErrorCode {
+			return true
+		}
+	}
+	return false
 }
 
 // listed reports whether the referrers listing of subject holds a manifest
