@@ -21,11 +21,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-)
 
-// classicSuffixes are the tags cosign's classic scheme attaches to a digest
-// sha256-<hex>: signatures and attestations.
-var classicSuffixes = []string{".sig", ".att"}
+	"github.com/molecule-ai/promote/promote/internal/attach"
+)
 
 // imageCopy is the copy of one image, by digest, to its destination
 // repository: what the destination lacks, found while reading, and then
@@ -151,21 +149,21 @@ func (r *run) planCopy(ctx context.Context, i int, desc *remote.Descriptor) erro
 	})
 	// What is attached at the source, and what of it the destination has,
 	// are read at once.
-	var found []attachment
+	var found []attach.Attachment
 	wg.Go(func() {
-		found, attErr = src.attached(ctx, root.digest, attachmentFilter{referrers: func(string) bool { return true }, cosignSig: true, cosignAtt: true})
+		found, attErr = src.attachments().List(ctx, root.digest, attach.Filter{Referrers: func(string) bool { return true }, CosignSig: true, CosignAtt: true})
 	})
 	var atDest map[v1.Hash]bool
 	wg.Go(func() { atDest, destErr = dst.referrerDigests(ctx, root.digest) })
-	destTags := make([]readState, len(classicSuffixes))
-	for k, suffix := range classicSuffixes {
-		wg.Go(func() { destTags[k] = dst.readState(ctx, classicTag(root.digest, suffix)) })
+	destTags := make([]readState, len(attach.ClassicSchemes))
+	for k, sch := range attach.ClassicSchemes {
+		wg.Go(func() { destTags[k] = dst.readState(ctx, attach.ClassicTag(root.digest, sch)) })
 	}
 	wg.Wait()
 	errs := []error{rootErr, attErr, destErr}
 	for k, st := range destTags {
 		if st.err != nil {
-			errs = append(errs, fmt.Errorf("reading %s at the destination: %w", classicTag(root.digest, classicSuffixes[k]), st.err))
+			errs = append(errs, fmt.Errorf("reading %s at the destination: %w", attach.ClassicTag(root.digest, attach.ClassicSchemes[k]), st.err))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -174,14 +172,14 @@ func (r *run) planCopy(ctx context.Context, i int, desc *remote.Descriptor) erro
 
 	expandErrs := make([]error, len(found))
 	for k, a := range found {
-		n := &copyNode{m: a.raw}
-		if a.scheme == schemeReferrers {
-			n.present = atDest[a.raw.digest]
+		n := &copyNode{m: manifest{raw: a.Raw, mediaType: a.MediaType, digest: a.Digest}}
+		if a.Scheme == attach.Referrers {
+			n.present = atDest[a.Digest]
 			c.referrers = append(c.referrers, n)
 		} else {
-			tag := classicTag(root.digest, classicSuffix(a.scheme))
-			st := destTags[slices.Index(classicSuffixes, classicSuffix(a.scheme))]
-			n.present = st.found && st.digest == a.raw.digest
+			tag := attach.ClassicTag(root.digest, a.Scheme)
+			st := destTags[slices.Index(attach.ClassicSchemes, a.Scheme)]
+			n.present = st.found && st.digest == a.Digest
 			c.tags = append(c.tags, &copyTag{tag: tag, node: n, upToDate: n.present})
 		}
 		if !n.present {
@@ -203,27 +201,10 @@ func (r *run) planCopy(ctx context.Context, i int, desc *remote.Descriptor) erro
 	return nil
 }
 
-// classicTag is the tag cosign's classic scheme uses for digest d.
-func classicTag(d v1.Hash, suffix string) string {
-	return d.Algorithm + "-" + d.Hex + suffix
-}
-
-// classicSuffix is the tag suffix of one of cosign's classic schemes.
-func classicSuffix(s scheme) string {
-	if s == schemeCosignAtt {
-		return ".att"
-	}
-	return ".sig"
-}
-
 // referrerDigests lists the digests of the referrers of d in the
 // repository.
 func (c *repoClient) referrerDigests(ctx context.Context, d v1.Hash) (map[v1.Hash]bool, error) {
-	idx, err := remote.Referrers(c.repo.Digest(d.String()), remote.Reuse(c.puller), remote.WithContext(ctx))
-	if err != nil {
-		return nil, fmt.Errorf("listing the referrers of %s at the destination: %w", d, err)
-	}
-	im, err := idx.IndexManifest()
+	im, err := c.attachments().ListReferrers(ctx, d)
 	if err != nil {
 		return nil, fmt.Errorf("listing the referrers of %s at the destination: %w", d, err)
 	}

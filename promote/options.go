@@ -10,6 +10,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/molecule-ai/promote/promote/internal/sigcheck"
 )
 
 // Option configures a [Promoter]. An option given an unusable value makes
@@ -34,7 +36,7 @@ type options struct {
 	// a loopback registry a name of its own.
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// signatures is the signature policy; nil checks no signatures.
-	signatures *signaturePolicy
+	signatures *sigcheck.Policy
 	// copyProgress and copyConcurrency shape the copy to destinations.
 	copyProgress    func(CopyProgress)
 	copyConcurrency int

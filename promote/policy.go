@@ -1,18 +1,9 @@
 package promote
 
 import (
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/hex"
 	"errors"
-	"fmt"
-	"strings"
-	"sync"
 
-	"github.com/sigstore/sigstore-go/pkg/root"
-	"github.com/sigstore/sigstore-go/pkg/verify"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
-	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/molecule-ai/promote/promote/internal/sigcheck"
 )
 
 // SignaturePolicy says which Sigstore signatures every image must carry
@@ -41,9 +32,26 @@ type SignaturePolicy struct {
 	InsecureIgnoreTlog bool
 	// RequireProvenance requires, besides a signature, an SLSA v1
 	// provenance attestation of the image, verified under the same policy,
-	// that names the commit being promoted. It needs the full 40-character
-	// sha.
+	// that names the commit being promoted.
 	RequireProvenance bool
+
+	// The GitHub Actions claims that keyless certificates must carry, as
+	// cosign's --certificate-github-workflow-* flags check them against
+	// Fulcio's GitHub extensions; an empty field is not compared.
+
+	// GitHubWorkflowRepository is the repository the signing workflow ran
+	// in, such as "org/repo": what tells callers of a shared reusable
+	// workflow apart.
+	GitHubWorkflowRepository string
+	// GitHubWorkflowRef is the git ref it ran on, such as "refs/heads/main".
+	GitHubWorkflowRef string
+	// GitHubWorkflowSHA is the commit it ran at. Without it, the commit is
+	// still compared with the certificate's source repository digest.
+	GitHubWorkflowSHA string
+	// GitHubWorkflowTrigger is the event that started it, such as "push".
+	GitHubWorkflowTrigger string
+	// GitHubWorkflowName is the workflow's name.
+	GitHubWorkflowName string
 }
 
 // WithSignaturePolicy makes every operation verify the Sigstore signatures
@@ -62,147 +70,45 @@ func WithSignaturePolicy(sp SignaturePolicy) Option {
 	}
 }
 
-// signaturePolicy is a SignaturePolicy after validation.
-type signaturePolicy struct {
-	// identity is set for keyless signing.
-	identity *verify.CertificateIdentity
-	// key and keyID are set for key-based signing.
-	key   signature.Verifier
-	keyID string
-	// trustedRoot is nil when the public-good root is to be fetched.
-	trustedRoot       *root.TrustedRoot
-	ignoreTlog        bool
-	requireProvenance bool
-	// summary describes the policy in the report.
-	summary string
-	// fetched caches the public-good trusted root once fetched.
-	fetched struct {
-		sync.Mutex
-		root *root.TrustedRoot
+// compile validates sp, and reports every problem at once.
+func (sp SignaturePolicy) compile() (*sigcheck.Policy, error) {
+	pol, err := sigcheck.New(sigcheck.Config{
+		Identity: sp.Identity, IdentityRegexp: sp.IdentityRegexp, Issuer: sp.Issuer,
+		GitHub: sigcheck.GitHub{
+			Repository: sp.GitHubWorkflowRepository, Ref: sp.GitHubWorkflowRef, SHA: sp.GitHubWorkflowSHA,
+			Trigger: sp.GitHubWorkflowTrigger, Name: sp.GitHubWorkflowName,
+		},
+		PublicKey: sp.PublicKey, TrustedRoot: sp.TrustedRoot,
+		InsecureIgnoreTlog: sp.InsecureIgnoreTlog, RequireProvenance: sp.RequireProvenance,
+	})
+	if err == nil {
+		return pol, nil
 	}
-}
-
-// compile validates sp and reports every problem at once.
-func (sp SignaturePolicy) compile() (*signaturePolicy, error) {
+	// Each problem becomes an input error, so that it wraps ErrInvalidInput.
 	var errs []error
-	pol := &signaturePolicy{ignoreTlog: sp.InsecureIgnoreTlog, requireProvenance: sp.RequireProvenance}
-	keyless := sp.Identity != "" || sp.IdentityRegexp != ""
-	keyed := len(sp.PublicKey) > 0
-	switch {
-	case !keyless && !keyed:
-		errs = append(errs, invalid("signature policy", "", "needs a certificate identity (or identity regexp) with its OIDC issuer, or a public key"))
-	case keyless && keyed:
-		errs = append(errs, invalid("signature policy", "", "takes a certificate identity or a public key, not both"))
-	}
-	if sp.Identity != "" && sp.IdentityRegexp != "" {
-		errs = append(errs, invalid("certificate identity", sp.Identity, "give the identity or an identity regexp, not both"))
-	}
-	if keyless && sp.Issuer == "" {
-		errs = append(errs, invalid("certificate OIDC issuer", "", "is required with a certificate identity"))
-	}
-	if !keyless && sp.Issuer != "" {
-		errs = append(errs, invalid("certificate OIDC issuer", sp.Issuer, "applies to keyless signatures only: give a certificate identity too"))
-	}
-	if sp.InsecureIgnoreTlog && !keyed {
-		errs = append(errs, invalid("insecure ignore tlog", "true", "applies to key-based signatures only: keyless certificates are short-lived and need the log's timestamp"))
-	}
-	if keyless && sp.Issuer != "" && (sp.Identity == "" || sp.IdentityRegexp == "") {
-		id, err := verify.NewShortCertificateIdentity(sp.Issuer, "", sp.Identity, sp.IdentityRegexp)
-		if err != nil {
-			errs = append(errs, invalid("certificate identity regexp", sp.IdentityRegexp, err.Error()))
-		} else {
-			pol.identity = &id
+	for _, e := range unjoin(err) {
+		if ie, ok := e.(*sigcheck.InvalidError); ok {
+			e = invalid(ie.Field, ie.Value, ie.Reason)
 		}
+		errs = append(errs, e)
 	}
-	if keyed {
-		if err := pol.setKey(sp.PublicKey); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if len(sp.TrustedRoot) > 0 {
-		tr, err := root.NewTrustedRootFromJSON(sp.TrustedRoot)
-		if err != nil {
-			errs = append(errs, invalid("trusted root", "", "not a Sigstore trusted_root.json: "+err.Error()))
-		}
-		pol.trustedRoot = tr
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	pol.summary = sp.describe(pol.keyID)
-	return pol, nil
+	return nil, errors.Join(errs...)
 }
 
-// setKey parses a PEM public key.
-func (pol *signaturePolicy) setKey(pemKey []byte) error {
-	pub, err := cryptoutils.UnmarshalPEMToPublicKey(pemKey)
-	if err != nil {
-		return invalid("public key", "", "not a PEM public key: "+err.Error())
+// unjoin lists the errors that errors.Join joined, or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
 	}
-	v, err := signature.LoadDefaultVerifier(pub)
-	if err != nil {
-		return invalid("public key", "", "unsupported key: "+err.Error())
-	}
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		return invalid("public key", "", err.Error())
-	}
-	sum := sha256.Sum256(der)
-	pol.key, pol.keyID = v, "sha256:"+hex.EncodeToString(sum[:])
-	return nil
+	return []error{err}
 }
 
-// describe sums up a valid policy for the report.
-func (sp SignaturePolicy) describe(keyID string) string {
-	var parts []string
-	switch {
-	case sp.Identity != "":
-		parts = append(parts, fmt.Sprintf("keyless, identity %s, issuer %s", sp.Identity, sp.Issuer))
-	case sp.IdentityRegexp != "":
-		parts = append(parts, fmt.Sprintf("keyless, identity matching %s, issuer %s", sp.IdentityRegexp, sp.Issuer))
-	default:
-		parts = append(parts, "key "+keyID)
-	}
-	if sp.InsecureIgnoreTlog {
-		parts = append(parts, "transparency log NOT checked (insecure-ignore-tlog)")
-	} else {
-		parts = append(parts, "transparency log required")
-	}
-	if len(sp.TrustedRoot) > 0 {
-		parts = append(parts, "given trusted root")
-	} else if !sp.InsecureIgnoreTlog {
-		parts = append(parts, "public-good Sigstore trusted root")
-	}
-	if sp.RequireProvenance {
-		parts = append(parts, "SLSA provenance required")
-	}
-	return strings.Join(parts, "; ")
-}
-
-// checkSHA rejects a sha that the policy cannot check: provenance names the
-// full commit, so it is compared with a 40-character sha only.
-func (pol *signaturePolicy) checkSHA(s SHA) error {
-	if pol != nil && pol.requireProvenance && !s.IsZero() && !s.IsFull() {
-		return invalid("sha", s.String(), "requiring provenance needs the full 40-character commit sha")
+// checkSHA rejects a sha that a signature policy cannot check: certificates
+// and provenance name the full commit, and a prefix of it would leave the
+// comparison a few dozen bits, so any policy takes the 40-character sha.
+func checkSHA(pol *sigcheck.Policy, s SHA) error {
+	if pol != nil && !s.IsZero() && !s.IsFull() {
+		return invalid("sha", s.String(), "a signature policy needs the full 40-character commit sha, which certificates and provenance name")
 	}
 	return nil
-}
-
-// fetchTrustedRoot returns the trusted root to verify with: the one given,
-// or the public-good instance's, fetched through TUF on first use. A failed
-// fetch is tried again on the next use.
-func (pol *signaturePolicy) fetchTrustedRoot() (*root.TrustedRoot, error) {
-	if pol.trustedRoot != nil {
-		return pol.trustedRoot, nil
-	}
-	pol.fetched.Lock()
-	defer pol.fetched.Unlock()
-	if pol.fetched.root == nil {
-		tr, err := root.FetchTrustedRoot()
-		if err != nil {
-			return nil, fmt.Errorf("fetching the public-good Sigstore trusted root: %w", err)
-		}
-		pol.fetched.root = tr
-	}
-	return pol.fetched.root, nil
 }

@@ -63,7 +63,7 @@ func (p *Promoter) Rollback(ctx context.Context, sha SHA, opts WriteOptions) (*R
 }
 
 func (p *Promoter) promote(ctx context.Context, action string, s SHA, opts WriteOptions) (*Report, error) {
-	if err := p.opts.signatures.checkSHA(s); err != nil {
+	if err := checkSHA(p.opts.signatures, s); err != nil {
 		return nil, err
 	}
 	ctx, cancel := p.bound(ctx)
@@ -137,7 +137,7 @@ func (p *Promoter) swap(ctx context.Context, dryRun bool) (*Report, error) {
 		}
 		errs[i] = joinUnique(missing...)
 		if errs[i] == nil {
-			signatures[i], errs[i] = r.dests[i].backupSignatures(ctx, currents[i].backups)
+			signatures[i], errs[i] = r.dests[i].backupSignatures(ctx, currents[i].backups, r.repo(i))
 		}
 		return nil
 	})

@@ -51,7 +51,7 @@ func (p *Promoter) Repositories() []string {
 // describe records in rep how the run reaches registries and checks
 // signatures.
 func (p *Promoter) describe(rep *Report) {
-	p.opts.signatures.describe(rep)
+	describePolicy(p.opts.signatures, rep)
 	rep.Insecure = p.opts.insecure
 }
 

@@ -3,6 +3,7 @@ package promote
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"strings"
 )
 
@@ -71,6 +72,9 @@ type Report struct {
 	// Images has one entry per repository and target tag (one per
 	// repository for verify).
 	Images []Image `json:"images"`
+	// Signatures is "checked" when a signature policy was set, and "not
+	// checked" when none was: every report says which.
+	Signatures string `json:"signatures"`
 	// SignaturePolicy sums up the signature policy every image was checked
 	// against; empty when none was set.
 	SignaturePolicy string `json:"signaturePolicy,omitempty"`
@@ -194,6 +198,8 @@ func (r *Report) Text() string {
 	}
 	if r.SignaturePolicy != "" {
 		fmt.Fprintf(&b, "  signatures: %s\n", r.SignaturePolicy)
+	} else {
+		fmt.Fprintf(&b, "  signatures: %s\n", signaturesNotChecked)
 	}
 	for _, img := range r.Images {
 		fmt.Fprintf(&b, "  %-12s %s\n", img.Outcome, img.line())
@@ -207,6 +213,24 @@ func (r *Report) Text() string {
 		}
 	}
 	r.copiesText(&b)
+	return noWorkflowCommands(b.String())
+}
+
+// noWorkflowCommands keeps registry text from passing for a GitHub workflow
+// command, which a runner reads from any output line that begins with "::"
+// after spaces: such a line gets a "| " in front. promote writes no
+// workflow command itself.
+func noWorkflowCommands(s string) string {
+	if !strings.Contains(s, "::") {
+		return s
+	}
+	var b strings.Builder
+	for line := range strings.Lines(s) {
+		if strings.HasPrefix(strings.TrimLeft(line, " \t"), "::") {
+			b.WriteString("| ")
+		}
+		b.WriteString(line)
+	}
 	return b.String()
 }
 
@@ -261,15 +285,17 @@ func (r *Report) Markdown() string {
 		fmt.Fprintf(&b, "**Warning:** %s\n\n", insecureWarning)
 	}
 	if r.Error != "" {
-		fmt.Fprintf(&b, "> %s\n\n", strings.ReplaceAll(r.Error, "\n", "\n> "))
+		fmt.Fprintf(&b, "> %s\n\n", strings.ReplaceAll(html.EscapeString(r.Error), "\n", "\n> "))
 	}
 	b.WriteString("| Image | Outcome | Digest | Previous | Detail |\n|---|---|---|---|---|\n")
 	for _, img := range r.Images {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n",
 			img.Reference(), img.Outcome, codeOrDash(shortDigest(img.Digest)), codeOrDash(shortDigest(img.PreviousDigest)), tableCell(img.Detail))
 	}
-	if r.SignaturePolicy != "" {
-		fmt.Fprintf(&b, "\nSignatures checked: %s\n\n", r.SignaturePolicy)
+	if r.SignaturePolicy == "" {
+		fmt.Fprintf(&b, "\nSignatures: %s\n", signaturesNotChecked)
+	} else {
+		fmt.Fprintf(&b, "\nSignatures checked: %s\n\n", tableCell(r.SignaturePolicy))
 		b.WriteString("| Image | Signed by | Issuer | Found in | Transparency log | Provenance commit |\n|---|---|---|---|---|---|\n")
 		for _, img := range r.Images {
 			if s := img.Signature; s != nil {
@@ -283,7 +309,7 @@ func (r *Report) Markdown() string {
 	for _, img := range r.Images {
 		for _, t := range img.Tags {
 			if t.Note != "" {
-				notes = append(notes, fmt.Sprintf("- `%s` is at %s: %s", t.Tag, t.where(), t.Note))
+				notes = append(notes, fmt.Sprintf("- `%s` is at %s: %s", t.Tag, t.where(), tableCell(t.Note)))
 			}
 		}
 	}
@@ -318,8 +344,10 @@ func codeOrDash(s string) string {
 	return "`" + s + "`"
 }
 
-// tableCell keeps a Markdown table row on one line.
+// tableCell keeps a Markdown table row on one line, and shows any HTML in
+// it as text.
 func tableCell(s string) string {
+	s = html.EscapeString(s)
 	s = strings.ReplaceAll(s, "|", `\|`)
 	return strings.ReplaceAll(s, "\n", "<br>")
 }

@@ -55,6 +55,17 @@ func (sg *signing) keyless(provenance bool) promote.SignaturePolicy {
 	}
 }
 
+// keylessGitHub is the keyless policy with every GitHub workflow claim of
+// CI's certificates, as cosign's --certificate-github-workflow-* flags.
+func (sg *signing) keylessGitHub() promote.SignaturePolicy {
+	sp := sg.keyless(false)
+	sp.GitHubWorkflowRepository = ciRepository
+	sp.GitHubWorkflowRef = "refs/heads/main"
+	sp.GitHubWorkflowTrigger = "push"
+	sp.GitHubWorkflowName = ciWorkflow
+	return sp
+}
+
 // keyed is the policy of images signed with the test key.
 func (sg *signing) keyed() promote.SignaturePolicy {
 	return promote.SignaturePolicy{PublicKey: sg.keyPEM, TrustedRoot: sg.sigs.TrustedRoot()}
@@ -256,7 +267,22 @@ type failingCase struct {
 	policy func(sg *signing) promote.SignaturePolicy
 	sign   func(t *testing.T, f *fixture, sg *signing, repo, digest string)
 	reason string
+	// unnamed must appear in no error or report: what was never verified,
+	// or registry text that must be escaped.
+	unnamed string
 }
+
+// siblingRepository is another repository of the same registry as repo.
+func siblingRepository(repo string) string {
+	return strings.Replace(repo, "/platform", "/api", 1)
+}
+
+// injected is a digest field that tries to smuggle a workflow command and
+// HTML into the output, and escaped, how it must be shown.
+const (
+	injected = "sha256:abababababababababababababababababababababababababababababababab\n::error title=promote::pwned\n<h2>owned</h2>"
+	escaped  = `sha256:abababababababababababababababababababababababababababababababab\n::error title=promote::pwned\n<h2>owned</h2>`
+)
 
 var failingCases = []failingCase{
 	{
@@ -376,7 +402,95 @@ var failingCases = []failingCase{
 		sign: func(t *testing.T, f *fixture, sg *signing, repo, digest string) {
 			f.signAsCI(sg, repo, digest)
 		},
-		reason: "signed by another identity or issuer: keyless by " + ciIdentity,
+		reason:  "signed by another identity or issuer: by a certificate, not with the key",
+		unnamed: ciIdentity,
+	},
+	{
+		name:   "key: certificate from an untrusted Sigstore",
+		policy: func(sg *signing) promote.SignaturePolicy { return sg.keyed() },
+		sign: func(t *testing.T, f *fixture, sg *signing, repo, digest string) {
+			other := must(sigstoretest.New())
+			f.attachClassic(repo, digest, ".sig", must(other.Keyless(sg.ci).ClassicSignature(repo, digest)))
+		},
+		reason:  "signed by another identity or issuer: by a certificate, not with the key",
+		unnamed: ciIdentity,
+	},
+	{
+		name:   "key: classic signature of another repository",
+		policy: func(sg *signing) promote.SignaturePolicy { return sg.keyed() },
+		sign: func(t *testing.T, f *fixture, sg *signing, repo, digest string) {
+			f.attachClassic(repo, digest, ".sig", must(sg.sigs.Key(sg.key).ClassicSignature(siblingRepository(repo), digest)))
+		},
+		reason: "signature for another repository: it names " + "%SIBLING%",
+	},
+	{
+		name:   "attestation of another repository",
+		policy: func(sg *signing) promote.SignaturePolicy { return sg.keyless(true) },
+		sign: func(t *testing.T, f *fixture, sg *signing, repo, digest string) {
+			f.attest(sg.sigs.Keyless(sg.ci), repo, digest, sg.provenance(siblingRepository(repo), digest, newSHA), sigstoretest.SLSAProvenanceV1)
+		},
+		reason: "signature for another repository: it names " + "%SIBLING%",
+	},
+	{
+		name:   "GitHub: shared workflow called from another repository",
+		policy: func(sg *signing) promote.SignaturePolicy { return sg.keylessGitHub() },
+		sign: func(t *testing.T, f *fixture, sg *signing, repo, digest string) {
+			caller := sg.ci
+			caller.Repository = "https://github.com/someone/fork"
+			f.attest(sg.sigs.Keyless(caller), repo, digest, sg.provenance(repo, digest, newSHA), sigstoretest.SLSAProvenanceV1)
+		},
+		reason: "GitHub workflow repository someone/fork, not " + ciRepository,
+	},
+	{
+		name:   "GitHub: another trigger",
+		policy: func(sg *signing) promote.SignaturePolicy { return sg.keylessGitHub() },
+		sign: func(t *testing.T, f *fixture, sg *signing, repo, digest string) {
+			run := sg.ci
+			run.WorkflowTrigger = "pull_request_target"
+			f.attest(sg.sigs.Keyless(run), repo, digest, sg.provenance(repo, digest, newSHA), sigstoretest.SLSAProvenanceV1)
+		},
+		reason: "GitHub workflow trigger pull_request_target, not push",
+	},
+	{
+		name:   "GitHub: another ref",
+		policy: func(sg *signing) promote.SignaturePolicy { return sg.keylessGitHub() },
+		sign: func(t *testing.T, f *fixture, sg *signing, repo, digest string) {
+			run := sg.ci
+			run.Ref = "refs/heads/feature"
+			f.attest(sg.sigs.Keyless(run), repo, digest, sg.provenance(repo, digest, newSHA), sigstoretest.SLSAProvenanceV1)
+		},
+		reason: "GitHub workflow ref refs/heads/feature, not refs/heads/main",
+	},
+	{
+		name:   "GitHub: another name",
+		policy: func(sg *signing) promote.SignaturePolicy { return sg.keylessGitHub() },
+		sign: func(t *testing.T, f *fixture, sg *signing, repo, digest string) {
+			run := sg.ci
+			run.WorkflowName = "Release"
+			f.attest(sg.sigs.Keyless(run), repo, digest, sg.provenance(repo, digest, newSHA), sigstoretest.SLSAProvenanceV1)
+		},
+		reason: "GitHub workflow name Release, not " + ciWorkflow,
+	},
+	{
+		name: "GitHub: another sha",
+		policy: func(sg *signing) promote.SignaturePolicy {
+			sp := sg.keylessGitHub()
+			sp.GitHubWorkflowSHA = newSHA
+			return sp
+		},
+		sign: func(t *testing.T, f *fixture, sg *signing, repo, digest string) {
+			run := sigstoretest.GitHubClaims(ciRepository, ciWorkflow, oldSHA)
+			f.attest(sg.sigs.Keyless(run), repo, digest, sg.provenance(repo, digest, newSHA), sigstoretest.SLSAProvenanceV1)
+		},
+		reason: "GitHub workflow sha " + oldSHA + ", not " + newSHA,
+	},
+	{
+		name:   "key: a workflow command and HTML in the payload",
+		policy: func(sg *signing) promote.SignaturePolicy { return sg.keyed() },
+		sign: func(t *testing.T, f *fixture, sg *signing, repo, digest string) {
+			f.attachClassic(repo, digest, ".sig", must(sg.sigs.Key(sg.key).ClassicSignature(repo, injected)))
+		},
+		reason: `signature for another digest: it names "` + escaped + `"`,
 	},
 }
 
@@ -413,19 +527,46 @@ func TestSignaturePolicyFailures(t *testing.T) {
 						t.Fatalf("Promote: err = %v, want ErrVerification", err)
 					}
 					bad, good := f.repos[0]+":staging-2222222", f.repos[1]+":staging-2222222"
-					if !strings.Contains(err.Error(), bad+": ") || !strings.Contains(err.Error(), c.reason) {
-						t.Errorf("the error does not name %s and %q:\n%v", bad, c.reason, err)
+					reason := strings.ReplaceAll(c.reason, "%SIBLING%", fmt.Sprintf("%s/case-%d/api", server.Addr, n))
+					if !strings.Contains(err.Error(), bad+": ") || !strings.Contains(err.Error(), reason) {
+						t.Errorf("the error does not name %s and %q:\n%v", bad, reason, err)
 					}
+					assertNothingSmuggled(t, err.Error(), rep, c.unnamed)
 					if strings.Contains(err.Error(), good) {
 						t.Errorf("the error names %s, which is signed:\n%v", good, err)
 					}
-					if rep.Images[0].Outcome != promote.OutcomeFailed || !strings.Contains(rep.Images[0].Detail, c.reason) {
+					if rep.Images[0].Outcome != promote.OutcomeFailed || !strings.Contains(rep.Images[0].Detail, reason) {
 						t.Errorf("report entry = %+v", rep.Images[0])
 					}
 					f.assertState(map[string]string{f.repos[0] + ":latest": "", f.repos[1] + ":latest": ""})
 				})
 			}
 		})
+	}
+}
+
+// assertNothingSmuggled checks that no line of the error or the text report
+// begins a workflow command, that the Markdown report holds no raw HTML,
+// and that none of them says unnamed.
+func assertNothingSmuggled(t *testing.T, errText string, rep *promote.Report, unnamed string) {
+	t.Helper()
+	for _, out := range []struct{ name, text string }{{"error", errText}, {"text report", rep.Text()}} {
+		for line := range strings.Lines(out.text) {
+			if strings.HasPrefix(strings.TrimSpace(line), "::") {
+				t.Errorf("a line of the %s begins a workflow command: %q", out.name, line)
+			}
+		}
+	}
+	if md := rep.Markdown(); strings.Contains(md, "<h2>") {
+		t.Errorf("the Markdown report holds raw HTML:\n%s", md)
+	}
+	if unnamed == "" {
+		return
+	}
+	for _, out := range []string{errText, rep.Text(), rep.Markdown(), string(must(rep.JSON()))} {
+		if strings.Contains(out, unnamed) {
+			t.Errorf("the output names %q:\n%s", unnamed, out)
+		}
 	}
 }
 

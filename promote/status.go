@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+
+	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // Status reads what every target tag of every repository points at: its
@@ -38,7 +40,7 @@ func (p *Promoter) Status(ctx context.Context) (*Report, error) {
 				continue
 			}
 			wg.Go(func() {
-				if err := c.describeTag(ctx, img, tag); err != nil {
+				if err := c.describeTag(ctx, img, tag, r.repo(i)); err != nil {
 					img.Outcome, img.Detail = OutcomeFailed, err.Error()
 					mu.Lock()
 					errs[i] = errors.Join(errs[i], err)
@@ -76,8 +78,9 @@ func incomplete(images []Image) error {
 
 // describeTag fills img with what tag and its backup point at. A tag at a
 // placeholder left by a failed run is shown as missing, and a backup at one
-// as no backup.
-func (c *repoClient) describeTag(ctx context.Context, img *Image, tag string) error {
+// as no backup. A signature may name c's repository or from, where the
+// image was copied from.
+func (c *repoClient) describeTag(ctx context.Context, img *Image, tag string, from name.Repository) error {
 	var wg sync.WaitGroup
 	var backupErr error
 	var backupNote string
@@ -106,7 +109,7 @@ func (c *repoClient) describeTag(ctx context.Context, img *Image, tag string) er
 		img.Outcome, img.Detail = OutcomeMissing, placeholderNote
 		img.Tags = []TagState{{Tag: img.Target, Digest: desc.Digest.String(), Note: placeholderNote}}
 	default:
-		signatures := c.checkSignatures(ctx, desc.Digest, SHA{})
+		signatures := c.checkSignatures(ctx, desc.Digest, SHA{}, from)
 		info, err := c.inspect(ctx, desc, true, false, nil)
 		sig, sigErr := signatures()
 		if err != nil {

@@ -32,7 +32,7 @@ func (p *Promoter) Verify(ctx context.Context, s SHA) (*Report, error) {
 	if s.IsZero() {
 		return nil, invalid("sha", "", "a commit sha is required")
 	}
-	if err := p.opts.signatures.checkSHA(s); err != nil {
+	if err := checkSHA(p.opts.signatures, s); err != nil {
 		return nil, err
 	}
 	rep := &Report{Action: "verify", SHA: s.String()}

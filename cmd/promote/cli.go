@@ -371,8 +371,22 @@ func (c *command) printReport(rep *promote.Report) {
 // its own that names the command.
 func (c *command) printError(err error) {
 	for _, e := range flatten(err) {
-		fmt.Fprintf(c.stderr, "%s: %v\n", c.prefix(), e)
+		fmt.Fprint(c.stderr, noWorkflowCommands(fmt.Sprintf("%s: %v\n", c.prefix(), e)))
 	}
+}
+
+// noWorkflowCommands keeps registry text in an error from passing for a
+// GitHub workflow command, which a runner reads from any output line that
+// begins with "::" after spaces: such a line gets a "| " in front.
+func noWorkflowCommands(s string) string {
+	var b strings.Builder
+	for line := range strings.Lines(s) {
+		if strings.HasPrefix(strings.TrimLeft(line, " \t"), "::") {
+			b.WriteString("| ")
+		}
+		b.WriteString(line)
+	}
+	return b.String()
 }
 
 func (c *command) prefix() string {

@@ -10,6 +10,7 @@ import (
 	"encoding/asn1"
 	"math/big"
 	"net/url"
+	"strings"
 	"time"
 
 	ct "github.com/google/certificate-transparency-go"
@@ -34,6 +35,12 @@ type Claims struct {
 	// Commit is the commit built: the Source Repository Digest extension.
 	// Empty leaves the extension out.
 	Commit string
+	// WorkflowTrigger and WorkflowName are the event that started a GitHub
+	// workflow and its name. With a trigger, the certificate also carries
+	// the GitHub workflow extensions that Fulcio still writes for GitHub
+	// (repository, ref, sha, trigger, name), which cosign's
+	// --certificate-github-workflow-* flags check.
+	WorkflowTrigger, WorkflowName string
 }
 
 // GitHubClaims are the claims of a GitHub Actions workflow run of
@@ -47,6 +54,9 @@ func GitHubClaims(repository, workflowPath, commit string) Claims {
 		Repository: "https://github.com/" + repository,
 		Ref:        ref,
 		Commit:     commit,
+		// GitHub names a workflow after its file when it has no name.
+		WorkflowTrigger: "push",
+		WorkflowName:    workflowPath,
 	}
 }
 
@@ -117,6 +127,7 @@ func claimExtensions(c Claims) ([]pkix.Extension, error) {
 		{certificate.OIDBuildConfigURI, c.Identity},
 		{certificate.OIDBuildTrigger, "push"},
 	}
+
 	var exts []pkix.Extension
 	for _, v := range values {
 		if v.value == "" {
@@ -127,6 +138,23 @@ func claimExtensions(c Claims) ([]pkix.Extension, error) {
 			return nil, err
 		}
 		exts = append(exts, pkix.Extension{Id: v.oid, Value: der})
+	}
+	if c.WorkflowTrigger != "" {
+		// Fulcio writes these older extensions as raw strings, not DER.
+		for _, v := range []struct {
+			oid   asn1.ObjectIdentifier
+			value string
+		}{
+			{certificate.OIDGitHubWorkflowTrigger, c.WorkflowTrigger},
+			{certificate.OIDGitHubWorkflowSHA, c.Commit},
+			{certificate.OIDGitHubWorkflowName, c.WorkflowName},
+			{certificate.OIDGitHubWorkflowRepository, strings.TrimPrefix(c.Repository, "https://github.com/")},
+			{certificate.OIDGitHubWorkflowRef, c.Ref},
+		} {
+			if v.value != "" {
+				exts = append(exts, pkix.Extension{Id: v.oid, Value: []byte(v.value)})
+			}
+		}
 	}
 	return exts, nil
 }

@@ -1,4 +1,4 @@
-package promote
+package sigcheck
 
 import (
 	"crypto/sha256"
@@ -166,21 +166,25 @@ func classicTlogEntry(annotation []byte) (*protorekor.TransparencyLogEntry, erro
 	}, nil
 }
 
-// simpleSigningDigest returns the manifest digest that a cosign
-// simple-signing payload names.
-func simpleSigningDigest(payload []byte) (string, error) {
+// simpleSigning returns the manifest digest that a cosign simple-signing
+// payload names, and the repository it names as its docker-reference (""
+// when it names none).
+func simpleSigning(payload []byte) (digest, reference string, err error) {
 	var doc struct {
 		Critical struct {
+			Identity struct {
+				Reference string `json:"docker-reference"`
+			} `json:"identity"`
 			Image struct {
 				Digest string `json:"docker-manifest-digest"`
 			} `json:"image"`
 		} `json:"critical"`
 	}
 	if err := json.Unmarshal(payload, &doc); err != nil {
-		return "", fmt.Errorf("parsing the signed payload: %w", err)
+		return "", "", fmt.Errorf("parsing the signed payload: %w", err)
 	}
 	if doc.Critical.Image.Digest == "" {
-		return "", errors.New("the signed payload names no image digest")
+		return "", "", errors.New("the signed payload names no image digest")
 	}
-	return doc.Critical.Image.Digest, nil
+	return doc.Critical.Image.Digest, doc.Critical.Identity.Reference, nil
 }

@@ -1,4 +1,4 @@
-package promote
+package sigcheck
 
 import (
 	"maps"
@@ -120,18 +120,19 @@ func TestClassicBundle(t *testing.T) {
 	}
 }
 
-func TestSimpleSigningDigest(t *testing.T) {
+func TestSimpleSigning(t *testing.T) {
 	tests := []struct {
-		payload, want, err string
+		payload, want, ref, err string
 	}{
-		{`{"critical":{"identity":{"docker-reference":"r"},"image":{"docker-manifest-digest":"` + testDigest + `"},"type":"cosign container image signature"},"optional":null}`, testDigest, ""},
-		{`{"critical":{"image":{}}}`, "", "names no image digest"},
-		{`[`, "", "parsing the signed payload"},
+		{`{"critical":{"identity":{"docker-reference":"r"},"image":{"docker-manifest-digest":"` + testDigest + `"},"type":"cosign container image signature"},"optional":null}`, testDigest, "r", ""},
+		{`{"critical":{"image":{"docker-manifest-digest":"` + testDigest + `"}}}`, testDigest, "", ""},
+		{`{"critical":{"image":{}}}`, "", "", "names no image digest"},
+		{`[`, "", "", "parsing the signed payload"},
 	}
 	for _, tt := range tests {
-		got, err := simpleSigningDigest([]byte(tt.payload))
-		if got != tt.want || (err == nil) != (tt.err == "") || (err != nil && !strings.Contains(err.Error(), tt.err)) {
-			t.Errorf("simpleSigningDigest(%s) = %q, %v; want %q, %q", tt.payload, got, err, tt.want, tt.err)
+		got, ref, err := simpleSigning([]byte(tt.payload))
+		if got != tt.want || ref != tt.ref || (err == nil) != (tt.err == "") || (err != nil && !strings.Contains(err.Error(), tt.err)) {
+			t.Errorf("simpleSigning(%s) = %q, %q, %v; want %q, %q, %q", tt.payload, got, ref, err, tt.want, tt.ref, tt.err)
 		}
 	}
 }
@@ -139,16 +140,15 @@ func TestSimpleSigningDigest(t *testing.T) {
 func TestCommitMatches(t *testing.T) {
 	full := strings.Repeat("ab", 20)
 	tests := []struct {
-		commit string
-		sha    SHA
-		want   bool
+		commit, sha string
+		want        bool
 	}{
-		{full, MustParseSHA(full), true},
-		{strings.ToUpper(full), MustParseSHA(full), true},
-		{full, MustParseSHA(full[:7]), true},
-		{full, MustParseSHA(strings.Repeat("cd", 20)), false},
-		{full[:7], MustParseSHA(full[:7]), false},
-		{"anything", SHA{}, true},
+		{full, full, true},
+		{strings.ToUpper(full), full, true},
+		{full, full[:7], false},
+		{full[:7], full[:7], false},
+		{full, strings.Repeat("cd", 20), false},
+		{"anything", "", true},
 	}
 	for _, tt := range tests {
 		if got := commitMatches(tt.commit, tt.sha); got != tt.want {
