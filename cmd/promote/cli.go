@@ -216,6 +216,10 @@ func (c *command) checkFlags() []error {
 			}
 		}
 	}
+	errs = append(errs, o.signatures.emptyFlags(o.set)...)
+	if o.signatures.set() && o.sha != "" && len(o.sha) != 40 {
+		add("--sha must be the full 40-character commit sha with a signature policy: certificates and provenance name the full commit")
+	}
 	if o.set["git-dir"] && !o.forwardOnly {
 		add("--git-dir is read only with --forward-only")
 	}

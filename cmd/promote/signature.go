@@ -13,6 +13,35 @@ type signatureFlags struct {
 	identity, identityRegexp, issuer string
 	keyFile, trustedRootFile         string
 	ignoreTlog, requireProvenance    bool
+	github                           githubFlags
+}
+
+// githubFlags are cosign's --certificate-github-workflow-* flags.
+type githubFlags struct {
+	repository, ref, sha, trigger, name string
+}
+
+// emptyFlags names the signature flags given with an empty value, such as
+// --key "$UNSET": a security setting given empty is an error, never "off".
+func (f signatureFlags) emptyFlags(given map[string]bool) []error {
+	var errs []error
+	for _, fl := range []struct{ name, value string }{
+		{"certificate-identity", f.identity},
+		{"certificate-identity-regexp", f.identityRegexp},
+		{"certificate-oidc-issuer", f.issuer},
+		{"key", f.keyFile},
+		{"trusted-root", f.trustedRootFile},
+		{"certificate-github-workflow-repository", f.github.repository},
+		{"certificate-github-workflow-ref", f.github.ref},
+		{"certificate-github-workflow-sha", f.github.sha},
+		{"certificate-github-workflow-trigger", f.github.trigger},
+		{"certificate-github-workflow-name", f.github.name},
+	} {
+		if given[fl.name] && fl.value == "" {
+			errs = append(errs, fmt.Errorf("--%s is empty: a signature flag given empty is an error, not \"no signature check\" (is its variable unset?)", fl.name))
+		}
+	}
+	return errs
 }
 
 // set reports whether any signature flag was given.
@@ -28,6 +57,12 @@ func (f signatureFlags) policy() (promote.SignaturePolicy, error) {
 		Issuer:             f.issuer,
 		InsecureIgnoreTlog: f.ignoreTlog,
 		RequireProvenance:  f.requireProvenance,
+
+		GitHubWorkflowRepository: f.github.repository,
+		GitHubWorkflowRef:        f.github.ref,
+		GitHubWorkflowSHA:        f.github.sha,
+		GitHubWorkflowTrigger:    f.github.trigger,
+		GitHubWorkflowName:       f.github.name,
 	}
 	var err error
 	if f.keyFile != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -20,7 +21,7 @@ import (
 func signedRegistry(t *testing.T) (images []string, proxy *registrytest.Proxy, trustedRoot, publicKey string) {
 	t.Helper()
 	ctx := context.Background()
-	srv, proxy, images := registry(t)
+	srv, _, images := registry(t)
 	sigs, err := sigstoretest.New()
 	if err != nil {
 		t.Fatal(err)
@@ -91,6 +92,26 @@ func TestSignatureFlags(t *testing.T) {
 		t.Fatalf("key verify: %+v", r)
 	}
 
+	// cosign's GitHub workflow claims are checked against the certificate.
+	github := slices.Concat(keyless, []string{"--certificate-github-workflow-repository", "molecule-ai/molecule-core",
+		"--certificate-github-workflow-ref", "refs/heads/main", "--certificate-github-workflow-sha", sha,
+		"--certificate-github-workflow-trigger", "push", "--certificate-github-workflow-name", ".github/workflows/build.yml"})
+	r = runCLI(t, "", nil, args("verify", github, images[0])...)
+	if r.code != exitOK || !strings.Contains(r.stdout, "GitHub workflow repository molecule-ai/molecule-core") {
+		t.Fatalf("keyless verify with GitHub claims: %+v", r)
+	}
+	fork := slices.Concat(keyless, []string{"--certificate-github-workflow-repository", "someone/fork"})
+	r = runCLI(t, "", nil, args("verify", fork, images[0])...)
+	if r.code != exitFailed || !strings.Contains(r.stderr, "GitHub workflow repository molecule-ai/molecule-core, not someone/fork") {
+		t.Fatalf("keyless verify with another GitHub repository: %+v", r)
+	}
+
+	// Without a policy, the report says that signatures were not checked.
+	r = runCLI(t, "", nil, args("verify", nil, images[0])...)
+	if r.code != exitOK || !strings.Contains(r.stdout, "signatures: not checked") {
+		t.Fatalf("verify without a policy: %+v", r)
+	}
+
 	// The second image is not signed by CI: nothing moves, and only it is named.
 	r = runCLI(t, "", nil, args("promote", keyless, images...)...)
 	if r.code != exitFailed || !strings.Contains(r.stderr, images[1]+":staging-"+sha[:7]+": ") ||
@@ -116,6 +137,14 @@ func TestSignatureFlagsBadInputMakesNoRequest(t *testing.T) {
 		{"key file missing", []string{"verify", "--sha", sha, "--key", keyFile}, "--key: "},
 		{"ignore tlog without key", []string{"verify", "--sha", sha, "--insecure-ignore-tlog", "--certificate-identity", "x", "--certificate-oidc-issuer", "y"}, "key-based signatures only"},
 		{"provenance without a policy", []string{"verify", "--sha", sha, "--require-provenance"}, "needs a certificate identity"},
+		{"key given empty", []string{"verify", "--sha", sha, "--key", ""}, "--key is empty"},
+		{"identity and issuer given empty", []string{"verify", "--sha", sha, "--certificate-identity", "", "--certificate-oidc-issuer", ""}, "--certificate-oidc-issuer is empty"},
+		{"identity regexp given empty", []string{"verify", "--sha", sha, "--certificate-identity-regexp=", "--certificate-oidc-issuer", "y"}, "--certificate-identity-regexp is empty"},
+		{"trusted root given empty", []string{"verify", "--sha", sha, "--certificate-identity", "x", "--certificate-oidc-issuer", "y", "--trusted-root", ""}, "--trusted-root is empty"},
+		{"GitHub workflow repository given empty", []string{"verify", "--sha", sha, "--certificate-identity", "x", "--certificate-oidc-issuer", "y", "--certificate-github-workflow-repository", ""}, "--certificate-github-workflow-repository is empty"},
+		{"GitHub claims with a key", []string{"verify", "--sha", sha, "--key", keyFile, "--certificate-github-workflow-trigger", "push"}, "keyless signatures only"},
+		{"a key policy with a short sha", []string{"verify", "--sha", sha[:7], "--key", keyFile}, "40-character"},
+		{"an identity policy with a short sha", []string{"promote", "--sha", sha[:12], "--certificate-identity", "x", "--certificate-oidc-issuer", "y"}, "40-character"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -127,5 +156,74 @@ func TestSignatureFlagsBadInputMakesNoRequest(t *testing.T) {
 				t.Errorf("%d requests reached the registry", n)
 			}
 		})
+	}
+}
+
+// TestSignatureTextIsNotExecuted signs an image with a payload whose digest
+// field carries a workflow command and HTML: neither reaches the output as
+// such.
+func TestSignatureTextIsNotExecuted(t *testing.T) {
+	ctx := context.Background()
+	srv, _, images := registry(t)
+	sigs, err := sigstoretest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, pub, err := sigstoretest.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := srv.Repo("molecule-ai/platform")
+	digest, _, err := registrytest.Digest(ctx, repo+":staging-"+sha[:7], srv.Auth())
+	if err != nil {
+		t.Fatal(err)
+	}
+	injected := "sha256:" + strings.Repeat("ab", 32) + "\n::error title=promote::pwned\n<h2>owned</h2>"
+	sig, err := sigs.Key(key).ClassicSignature(repo, injected)
+	if err == nil {
+		err = sigstoretest.AttachClassic(ctx, repo+"@"+digest, ".sig", []sigstoretest.Layer{sig}, remote.WithAuth(srv.Auth()))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	keyFile, rootFile, summary := filepath.Join(dir, "cosign.pub"), filepath.Join(dir, "root.json"), filepath.Join(dir, "summary.md")
+	if err := os.WriteFile(keyFile, pub, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(rootFile, sigs.TrustedRoot(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, "", nil, append([]string{"verify", "--sha", sha, "--key", keyFile, "--trusted-root", rootFile, "--summary", summary}, imageFlags(images[:1])...)...)
+	if r.code != exitFailed || !strings.Contains(r.stderr, `\n::error title=promote::pwned\n`) {
+		t.Fatalf("verify: %+v", r)
+	}
+	for _, out := range []string{r.stdout, r.stderr} {
+		for line := range strings.Lines(out) {
+			if strings.HasPrefix(strings.TrimSpace(line), "::") {
+				t.Errorf("an output line begins a workflow command: %q", line)
+			}
+		}
+	}
+	md, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(md), "<h2>") || !strings.Contains(string(md), "&lt;h2&gt;") {
+		t.Errorf("the summary holds raw HTML, or lost the text:\n%s", md)
+	}
+}
+
+func TestNoWorkflowCommands(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"promote verify: failed\n", "promote verify: failed\n"},
+		{"a\n::error::x\n", "a\n| ::error::x\n"},
+		{"a\n  \t::warning::x", "a\n|   \t::warning::x"},
+		{"a :: b\n", "a :: b\n"},
+	}
+	for _, tt := range tests {
+		if got := noWorkflowCommands(tt.in); got != tt.want {
+			t.Errorf("noWorkflowCommands(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }

@@ -48,7 +48,8 @@ its org.opencontainers.image.revision, and that of every image in an index, wher
 a 40-character sha or starts with a shorter one; every --platform is present. With a signature
 policy (--certificate-identity[-regexp] and --certificate-oidc-issuer, or --key), every image
 digest must also carry a Sigstore signature that meets it, found as an OCI referrer or a cosign
-.sig/.att tag. Writes nothing. Every failing image is named in one error.`},
+.sig/.att tag, that names this repository, and --sha must be the full 40-character sha. A
+signature flag given empty is an error. Writes nothing. Every failing image is named in one error.`},
 	{name: "promote", args: "--sha SHA", short: "move every target tag to the commit's images, all or nothing",
 		flags: shaFlag | registryFlags | sourceFlags | writeFlags | forwardFlags, needsSHA: true,
 		long: `Verifies, pins the verified digests, and moves every --target-tag of every image to its pinned
@@ -164,7 +165,12 @@ func newFlagSet(v verb, o *options) *flag.FlagSet {
 		fs.StringVar(&sig.keyFile, "key", "", "every image must be signed with the PEM public key in `FILE` instead")
 		fs.StringVar(&sig.trustedRootFile, "trusted-root", "", "Sigstore trusted_root.json `FILE` (default: the public-good instance's, fetched through TUF: needs network)")
 		fs.BoolVar(&sig.ignoreTlog, "insecure-ignore-tlog", false, "with --key: accept signatures that have no transparency-log entry (the report says so)")
-		fs.BoolVar(&sig.requireProvenance, "require-provenance", false, "every image must also have SLSA v1 build provenance naming the commit (needs the 40-character sha)")
+		fs.BoolVar(&sig.requireProvenance, "require-provenance", false, "every image must also have SLSA v1 build provenance naming the commit")
+		fs.StringVar(&sig.github.repository, "certificate-github-workflow-repository", "", "keyless: the repository the signing GitHub workflow ran in, such as org/repo (tells the callers of a shared reusable workflow apart)")
+		fs.StringVar(&sig.github.ref, "certificate-github-workflow-ref", "", "keyless: the git ref the signing GitHub workflow ran on, such as refs/heads/main")
+		fs.StringVar(&sig.github.sha, "certificate-github-workflow-sha", "", "keyless: the commit the signing GitHub workflow ran at")
+		fs.StringVar(&sig.github.trigger, "certificate-github-workflow-trigger", "", "keyless: the event that started the signing GitHub workflow, such as push")
+		fs.StringVar(&sig.github.name, "certificate-github-workflow-name", "", "keyless: the name of the signing GitHub workflow")
 	}
 	if v.flags&sourceFlags != 0 {
 		fs.StringVar(&o.sourceTag, "source-tag", promote.DefaultSourceTag, "source tag template; {sha} is the sha cut to 7 characters, {fullsha} the whole sha")
