@@ -61,26 +61,31 @@ func convertSlice[I any, O any](in []I, f func(I) O) []O {
 
 func (r Promote) MarshalJSON() ([]byte, error) {
 	var concrete struct {
-		Images                      []string
-		SourceTag                   string
-		TargetTags                  []string
-		Platforms                   []string
-		Insecure                    bool
-		AuthAddresses               []string
-		AuthUsernames               []string
-		AuthSecrets                 []*dagger.Secret
-		ServiceAddresses            []string
-		ServiceBindings             []*dagger.Service
-		SignatureIdentity           string
-		SignatureIdentityRegexp     string
-		SignatureIssuer             string
-		SignatureKey                *dagger.File
-		SignatureInsecureIgnoreTlog bool
-		SignatureTrustedRoot        *dagger.File
-		DestinationSources          []string
-		Destinations                []string
-		PrefixSources               []string
-		PrefixDestinations          []string
+		Images                            []string
+		SourceTag                         string
+		TargetTags                        []string
+		Platforms                         []string
+		Insecure                          bool
+		AuthAddresses                     []string
+		AuthUsernames                     []string
+		AuthSecrets                       []*dagger.Secret
+		ServiceAddresses                  []string
+		ServiceBindings                   []*dagger.Service
+		SignatureIdentity                 string
+		SignatureIdentityRegexp           string
+		SignatureIssuer                   string
+		SignatureKey                      *dagger.File
+		SignatureInsecureIgnoreTlog       bool
+		SignatureTrustedRoot              *dagger.File
+		SignatureGitHubWorkflowRepository string
+		SignatureGitHubWorkflowRef        string
+		SignatureGitHubWorkflowSha        string
+		SignatureGitHubWorkflowTrigger    string
+		SignatureGitHubWorkflowName       string
+		DestinationSources                []string
+		Destinations                      []string
+		PrefixSources                     []string
+		PrefixDestinations                []string
 	}
 	concrete.Images = r.Images
 	concrete.SourceTag = r.SourceTag
@@ -98,6 +103,11 @@ func (r Promote) MarshalJSON() ([]byte, error) {
 	concrete.SignatureKey = r.SignatureKey
 	concrete.SignatureInsecureIgnoreTlog = r.SignatureInsecureIgnoreTlog
 	concrete.SignatureTrustedRoot = r.SignatureTrustedRoot
+	concrete.SignatureGitHubWorkflowRepository = r.SignatureGitHubWorkflowRepository
+	concrete.SignatureGitHubWorkflowRef = r.SignatureGitHubWorkflowRef
+	concrete.SignatureGitHubWorkflowSha = r.SignatureGitHubWorkflowSha
+	concrete.SignatureGitHubWorkflowTrigger = r.SignatureGitHubWorkflowTrigger
+	concrete.SignatureGitHubWorkflowName = r.SignatureGitHubWorkflowName
 	concrete.DestinationSources = r.DestinationSources
 	concrete.Destinations = r.Destinations
 	concrete.PrefixSources = r.PrefixSources
@@ -107,26 +117,31 @@ func (r Promote) MarshalJSON() ([]byte, error) {
 
 func (r *Promote) UnmarshalJSON(bs []byte) error {
 	var concrete struct {
-		Images                      []string
-		SourceTag                   string
-		TargetTags                  []string
-		Platforms                   []string
-		Insecure                    bool
-		AuthAddresses               []string
-		AuthUsernames               []string
-		AuthSecrets                 []*dagger.Secret
-		ServiceAddresses            []string
-		ServiceBindings             []*dagger.Service
-		SignatureIdentity           string
-		SignatureIdentityRegexp     string
-		SignatureIssuer             string
-		SignatureKey                *dagger.File
-		SignatureInsecureIgnoreTlog bool
-		SignatureTrustedRoot        *dagger.File
-		DestinationSources          []string
-		Destinations                []string
-		PrefixSources               []string
-		PrefixDestinations          []string
+		Images                            []string
+		SourceTag                         string
+		TargetTags                        []string
+		Platforms                         []string
+		Insecure                          bool
+		AuthAddresses                     []string
+		AuthUsernames                     []string
+		AuthSecrets                       []*dagger.Secret
+		ServiceAddresses                  []string
+		ServiceBindings                   []*dagger.Service
+		SignatureIdentity                 string
+		SignatureIdentityRegexp           string
+		SignatureIssuer                   string
+		SignatureKey                      *dagger.File
+		SignatureInsecureIgnoreTlog       bool
+		SignatureTrustedRoot              *dagger.File
+		SignatureGitHubWorkflowRepository string
+		SignatureGitHubWorkflowRef        string
+		SignatureGitHubWorkflowSha        string
+		SignatureGitHubWorkflowTrigger    string
+		SignatureGitHubWorkflowName       string
+		DestinationSources                []string
+		Destinations                      []string
+		PrefixSources                     []string
+		PrefixDestinations                []string
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -148,6 +163,11 @@ func (r *Promote) UnmarshalJSON(bs []byte) error {
 	r.SignatureKey = concrete.SignatureKey
 	r.SignatureInsecureIgnoreTlog = concrete.SignatureInsecureIgnoreTlog
 	r.SignatureTrustedRoot = concrete.SignatureTrustedRoot
+	r.SignatureGitHubWorkflowRepository = concrete.SignatureGitHubWorkflowRepository
+	r.SignatureGitHubWorkflowRef = concrete.SignatureGitHubWorkflowRef
+	r.SignatureGitHubWorkflowSha = concrete.SignatureGitHubWorkflowSha
+	r.SignatureGitHubWorkflowTrigger = concrete.SignatureGitHubWorkflowTrigger
+	r.SignatureGitHubWorkflowName = concrete.SignatureGitHubWorkflowName
 	r.DestinationSources = concrete.DestinationSources
 	r.Destinations = concrete.Destinations
 	r.PrefixSources = concrete.PrefixSources
@@ -163,6 +183,7 @@ func (r Report) MarshalJSON() ([]byte, error) {
 		Result             string
 		Insecure           bool
 		Images             []*ReportImage
+		Signatures         string
 		SignaturePolicy    string
 		InsecureIgnoreTlog bool
 		Copies             []*ReportCopy
@@ -175,6 +196,7 @@ func (r Report) MarshalJSON() ([]byte, error) {
 	concrete.Result = r.Result
 	concrete.Insecure = r.Insecure
 	concrete.Images = r.Images
+	concrete.Signatures = r.Signatures
 	concrete.SignaturePolicy = r.SignaturePolicy
 	concrete.InsecureIgnoreTlog = r.InsecureIgnoreTlog
 	concrete.Copies = r.Copies
@@ -191,6 +213,7 @@ func (r *Report) UnmarshalJSON(bs []byte) error {
 		Result             string
 		Insecure           bool
 		Images             []*ReportImage
+		Signatures         string
 		SignaturePolicy    string
 		InsecureIgnoreTlog bool
 		Copies             []*ReportCopy
@@ -207,6 +230,7 @@ func (r *Report) UnmarshalJSON(bs []byte) error {
 	r.Result = concrete.Result
 	r.Insecure = concrete.Insecure
 	r.Images = concrete.Images
+	r.Signatures = concrete.Signatures
 	r.SignaturePolicy = concrete.SignaturePolicy
 	r.InsecureIgnoreTlog = concrete.InsecureIgnoreTlog
 	r.Copies = concrete.Copies
@@ -741,7 +765,42 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg issuer", err))
 				}
 			}
-			return (*Promote).WithSignaturePolicy(&parent, identity, identityRegexp, issuer), nil
+			var githubWorkflowRepository string
+			if inputArgs["githubWorkflowRepository"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["githubWorkflowRepository"]), &githubWorkflowRepository)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg githubWorkflowRepository", err))
+				}
+			}
+			var githubWorkflowRef string
+			if inputArgs["githubWorkflowRef"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["githubWorkflowRef"]), &githubWorkflowRef)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg githubWorkflowRef", err))
+				}
+			}
+			var githubWorkflowSha string
+			if inputArgs["githubWorkflowSha"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["githubWorkflowSha"]), &githubWorkflowSha)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg githubWorkflowSha", err))
+				}
+			}
+			var githubWorkflowTrigger string
+			if inputArgs["githubWorkflowTrigger"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["githubWorkflowTrigger"]), &githubWorkflowTrigger)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg githubWorkflowTrigger", err))
+				}
+			}
+			var githubWorkflowName string
+			if inputArgs["githubWorkflowName"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["githubWorkflowName"]), &githubWorkflowName)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg githubWorkflowName", err))
+				}
+			}
+			return (*Promote).WithSignaturePolicy(&parent, identity, identityRegexp, issuer, githubWorkflowRepository, githubWorkflowRef, githubWorkflowSha, githubWorkflowTrigger, githubWorkflowName)
 		case "WithTrustedRoot":
 			var parent Promote
 			err = json.Unmarshal(parentJSON, &parent)

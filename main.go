@@ -64,6 +64,18 @@ type Promote struct {
 	SignatureInsecureIgnoreTlog bool
 	// +private
 	SignatureTrustedRoot *dagger.File
+	// The GitHub workflow claims keyless certificates must carry, as
+	// cosign's --certificate-github-workflow-* flags.
+	// +private
+	SignatureGitHubWorkflowRepository string
+	// +private
+	SignatureGitHubWorkflowRef string
+	// +private
+	SignatureGitHubWorkflowSha string
+	// +private
+	SignatureGitHubWorkflowTrigger string
+	// +private
+	SignatureGitHubWorkflowName string
 
 	// Repositories copied to another repository before their tags move,
 	// and the destination of each.
@@ -157,7 +169,7 @@ func (m *Promote) WithDestinationPrefix(
 	return m
 }
 
-// Require every image to be signed keyless (Sigstore) by a certificate identity from an OIDC issuer, as cosign's --certificate-identity[-regexp] and --certificate-oidc-issuer
+// Require every image to be signed keyless (Sigstore) by a certificate identity from an OIDC issuer, as cosign's --certificate-identity[-regexp], --certificate-oidc-issuer and --certificate-github-workflow-*; an identity or issuer given empty is an error, not "no signature check"
 func (m *Promote) WithSignaturePolicy(
 	// Exact certificate identity, such as https://github.com/org/repo/.github/workflows/build.yml@refs/heads/main.
 	// +optional
@@ -167,9 +179,32 @@ func (m *Promote) WithSignaturePolicy(
 	identityRegexp string,
 	// OIDC issuer, such as https://token.actions.githubusercontent.com.
 	issuer string,
-) *Promote {
+	// Repository the signing GitHub workflow ran in, such as org/repo: tells the callers of a shared reusable workflow apart.
+	// +optional
+	githubWorkflowRepository string,
+	// Git ref the signing GitHub workflow ran on, such as refs/heads/main.
+	// +optional
+	githubWorkflowRef string,
+	// Commit the signing GitHub workflow ran at.
+	// +optional
+	githubWorkflowSha string,
+	// Event that started the signing GitHub workflow, such as push.
+	// +optional
+	githubWorkflowTrigger string,
+	// Name of the signing GitHub workflow.
+	// +optional
+	githubWorkflowName string,
+) (*Promote, error) {
+	if identity == "" && identityRegexp == "" {
+		return nil, fmt.Errorf("%w: withSignaturePolicy: identity and identityRegexp are both empty: give one (an empty policy is an error, not \"no signature check\")", promote.ErrInvalidInput)
+	}
+	if issuer == "" {
+		return nil, fmt.Errorf("%w: withSignaturePolicy: issuer is empty (an empty policy is an error, not \"no signature check\")", promote.ErrInvalidInput)
+	}
 	m.SignatureIdentity, m.SignatureIdentityRegexp, m.SignatureIssuer = identity, identityRegexp, issuer
-	return m
+	m.SignatureGitHubWorkflowRepository, m.SignatureGitHubWorkflowRef, m.SignatureGitHubWorkflowSha = githubWorkflowRepository, githubWorkflowRef, githubWorkflowSha
+	m.SignatureGitHubWorkflowTrigger, m.SignatureGitHubWorkflowName = githubWorkflowTrigger, githubWorkflowName
+	return m, nil
 }
 
 // Require every image to be signed with a key (Sigstore, cosign), given as a PEM public key, as cosign's --key
@@ -442,6 +477,12 @@ func (m *Promote) signaturePolicy(ctx context.Context) (promote.SignaturePolicy,
 		IdentityRegexp:     m.SignatureIdentityRegexp,
 		Issuer:             m.SignatureIssuer,
 		InsecureIgnoreTlog: m.SignatureInsecureIgnoreTlog,
+
+		GitHubWorkflowRepository: m.SignatureGitHubWorkflowRepository,
+		GitHubWorkflowRef:        m.SignatureGitHubWorkflowRef,
+		GitHubWorkflowSHA:        m.SignatureGitHubWorkflowSha,
+		GitHubWorkflowTrigger:    m.SignatureGitHubWorkflowTrigger,
+		GitHubWorkflowName:       m.SignatureGitHubWorkflowName,
 	}
 	for _, f := range []struct {
 		file *dagger.File
@@ -454,6 +495,9 @@ func (m *Promote) signaturePolicy(ctx context.Context) (promote.SignaturePolicy,
 		contents, err := f.file.Contents(ctx)
 		if err != nil {
 			return policy, fmt.Errorf("reading the %s: %w", f.what, err)
+		}
+		if contents == "" {
+			return policy, fmt.Errorf("%w: the %s file is empty (an empty policy is an error, not \"no signature check\")", promote.ErrInvalidInput, f.what)
 		}
 		*f.into = []byte(contents)
 	}

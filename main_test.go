@@ -191,12 +191,16 @@ func TestSignaturePolicyTranslation(t *testing.T) {
 	if m.signed() {
 		t.Fatal("a module without a policy counts as signed")
 	}
-	m = m.WithSignaturePolicy("", "^https://github.com/org/repo/", issuer)
+	m, err := m.WithSignaturePolicy("", "^https://github.com/org/repo/", issuer, "org/repo", "refs/heads/main", "", "push", "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	policy, err := m.signaturePolicy(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !m.signed() || policy.IdentityRegexp != "^https://github.com/org/repo/" || policy.Issuer != issuer || policy.Identity != "" {
+	if !m.signed() || policy.IdentityRegexp != "^https://github.com/org/repo/" || policy.Issuer != issuer || policy.Identity != "" ||
+		policy.GitHubWorkflowRepository != "org/repo" || policy.GitHubWorkflowRef != "refs/heads/main" || policy.GitHubWorkflowTrigger != "push" {
 		t.Fatalf("policy = %+v", policy)
 	}
 	policy.RequireProvenance = true
@@ -205,6 +209,23 @@ func TestSignaturePolicyTranslation(t *testing.T) {
 	}
 	if m := New(nil, "", nil, nil).WithPublicKey(nil, true); !m.SignatureInsecureIgnoreTlog {
 		t.Errorf("withPublicKey lost insecureIgnoreTlog: %+v", m)
+	}
+}
+
+// TestSignaturePolicyGivenEmptyIsAnError: withSignaturePolicy with an empty
+// identity (an unset variable) fails instead of checking nothing.
+func TestSignaturePolicyGivenEmptyIsAnError(t *testing.T) {
+	for _, tt := range []struct {
+		identity, identityRegexp, issuer, want string
+	}{
+		{"", "", "", "identity and identityRegexp are both empty"},
+		{"", "", "https://token.actions.githubusercontent.com", "identity and identityRegexp are both empty"},
+		{"https://github.com/org/repo/.github/workflows/build.yml@refs/heads/main", "", "", "issuer is empty"},
+	} {
+		m, err := New(nil, "", nil, nil).WithSignaturePolicy(tt.identity, tt.identityRegexp, tt.issuer, "", "", "", "", "")
+		if m != nil || !errors.Is(err, promote.ErrInvalidInput) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("WithSignaturePolicy(%q, %q, %q) = %v, %v; want an invalid input error saying %q", tt.identity, tt.identityRegexp, tt.issuer, m, err, tt.want)
+		}
 	}
 }
 

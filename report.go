@@ -21,6 +21,8 @@ type Report struct {
 	Insecure bool
 	// One entry per image and target tag.
 	Images []*ReportImage
+	// Whether signatures were checked: "checked", or "not checked" when no signature policy was set.
+	Signatures string
 	// The signature policy every image was checked against; empty when none was set.
 	SignaturePolicy string
 	// Whether signatures were accepted without a transparency-log entry.
@@ -118,6 +120,7 @@ func newReport(rep *promote.Report, err error) (*Report, error) {
 		JSONText:     string(js),
 		MarkdownText: rep.Markdown(),
 
+		Signatures:         rep.Signatures,
 		SignaturePolicy:    rep.SignaturePolicy,
 		InsecureIgnoreTlog: rep.InsecureIgnoreTlog,
 		Insecure:           rep.Insecure,

@@ -69,10 +69,17 @@ func (f signatureFlags) policy() (promote.SignaturePolicy, error) {
 		if sp.PublicKey, err = os.ReadFile(f.keyFile); err != nil {
 			return sp, fmt.Errorf("--key: %w", err)
 		}
+		if len(sp.PublicKey) == 0 {
+			return sp, fmt.Errorf("--key: %s is empty", f.keyFile)
+		}
 	}
 	if f.trustedRootFile != "" {
 		if sp.TrustedRoot, err = os.ReadFile(f.trustedRootFile); err != nil {
 			return sp, fmt.Errorf("--trusted-root: %w", err)
+		}
+		if len(sp.TrustedRoot) == 0 {
+			// An empty root must not fall back to the public-good one.
+			return sp, fmt.Errorf("--trusted-root: %s is empty", f.trustedRootFile)
 		}
 	}
 	return sp, nil

@@ -21,7 +21,7 @@ import (
 func signedRegistry(t *testing.T) (images []string, proxy *registrytest.Proxy, trustedRoot, publicKey string) {
 	t.Helper()
 	ctx := context.Background()
-	srv, _, images := registry(t)
+	srv, proxy, images := registry(t)
 	sigs, err := sigstoretest.New()
 	if err != nil {
 		t.Fatal(err)
@@ -127,6 +127,10 @@ func TestSignatureFlagsBadInputMakesNoRequest(t *testing.T) {
 	_, proxy, images := registry(t)
 	good := imageFlags(images)
 	keyFile := filepath.Join(t.TempDir(), "missing.pub")
+	emptyFile := filepath.Join(t.TempDir(), "empty")
+	if err := os.WriteFile(emptyFile, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		args []string
@@ -143,6 +147,8 @@ func TestSignatureFlagsBadInputMakesNoRequest(t *testing.T) {
 		{"trusted root given empty", []string{"verify", "--sha", sha, "--certificate-identity", "x", "--certificate-oidc-issuer", "y", "--trusted-root", ""}, "--trusted-root is empty"},
 		{"GitHub workflow repository given empty", []string{"verify", "--sha", sha, "--certificate-identity", "x", "--certificate-oidc-issuer", "y", "--certificate-github-workflow-repository", ""}, "--certificate-github-workflow-repository is empty"},
 		{"GitHub claims with a key", []string{"verify", "--sha", sha, "--key", keyFile, "--certificate-github-workflow-trigger", "push"}, "keyless signatures only"},
+		{"key file empty", []string{"verify", "--sha", sha, "--key", emptyFile}, "--key: " + emptyFile + " is empty"},
+		{"trusted root file empty", []string{"verify", "--sha", sha, "--certificate-identity", "x", "--certificate-oidc-issuer", "y", "--trusted-root", emptyFile}, "--trusted-root: " + emptyFile + " is empty"},
 		{"a key policy with a short sha", []string{"verify", "--sha", sha[:7], "--key", keyFile}, "40-character"},
 		{"an identity policy with a short sha", []string{"promote", "--sha", sha[:12], "--certificate-identity", "x", "--certificate-oidc-issuer", "y"}, "40-character"},
 	}
