@@ -376,6 +376,13 @@ func TestActionRefusesBadInputBeforeDagger(t *testing.T) {
 		{"provenance without an identity", map[string]string{"PROMOTE_REQUIRE_PROVENANCE": "true", "PROMOTE_SHA": fullSHA}, "require-provenance needs certificate-identity"},
 		{"provenance with a short sha", map[string]string{"PROMOTE_REQUIRE_PROVENANCE": "true", "PROMOTE_CERTIFICATE_IDENTITY": signer}, "full 40-character sha"},
 		{"provenance on rollback", map[string]string{"PROMOTE_COMMAND": "rollback", "PROMOTE_FORWARD_ONLY": "false", "PROMOTE_REQUIRE_PROVENANCE": "true", "PROMOTE_CERTIFICATE_IDENTITY": signer, "PROMOTE_SHA": fullSHA}, "verify and promote only"},
+		{"identity given empty", map[string]string{"PROMOTE_CERTIFICATE_IDENTITY": ""}, "certificate-identity is given but empty"},
+		{"regexp given empty", map[string]string{"PROMOTE_CERTIFICATE_IDENTITY_REGEXP": ""}, "certificate-identity-regexp is given but empty"},
+		{"issuer given empty", map[string]string{"PROMOTE_SHA": fullSHA, "PROMOTE_CERTIFICATE_IDENTITY": signer, "PROMOTE_CERTIFICATE_OIDC_ISSUER": ""}, "certificate-oidc-issuer is given but empty"},
+		{"GitHub claim given empty", map[string]string{"PROMOTE_SHA": fullSHA, "PROMOTE_CERTIFICATE_IDENTITY": signer, "PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_REPOSITORY": ""}, "certificate-github-workflow-repository is given but empty"},
+		{"GitHub claim without an identity", map[string]string{"PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_TRIGGER": "push"}, "certificate-github-workflow-trigger needs certificate-identity"},
+		{"GitHub claim as a flag", map[string]string{"PROMOTE_SHA": fullSHA, "PROMOTE_CERTIFICATE_IDENTITY": signer, "PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_REF": "--help"}, "certificate-github-workflow-ref must not start with a dash"},
+		{"a policy with a short sha", map[string]string{"PROMOTE_CERTIFICATE_IDENTITY": signer}, "a signature policy needs the full 40-character sha"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -438,8 +445,9 @@ func TestActionSignaturePolicy(t *testing.T) {
 		want []string // after -m <module> call
 	}{
 		{
-			name: "off when no identity is given",
-			env:  map[string]string{"PROMOTE_CERTIFICATE_IDENTITY": "", "PROMOTE_REQUIRE_PROVENANCE": "false"},
+			name: "off when every signature input is left out, as action.yml's defaults",
+			env: map[string]string{"PROMOTE_CERTIFICATE_IDENTITY": "(none)", "PROMOTE_CERTIFICATE_IDENTITY_REGEXP": "(none)",
+				"PROMOTE_CERTIFICATE_OIDC_ISSUER": "(none)", "PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_REPOSITORY": "(none)", "PROMOTE_REQUIRE_PROVENANCE": "false"},
 			want: slices.Concat(auth, []string{"promote", "--sha", "abcdef0", "--dry-run=false", "--timeout", "5m", "--forward-only", "--source", ".", "summary"}),
 		},
 		{
@@ -448,6 +456,16 @@ func TestActionSignaturePolicy(t *testing.T) {
 			want: slices.Concat(auth,
 				[]string{"with-signature-policy", "--identity", signer, "--issuer", "https://token.actions.githubusercontent.com"},
 				[]string{"promote", "--sha", fullSHA, "--dry-run=false", "--timeout", "5m", "--forward-only", "--source", ".", "--require-provenance", "summary"}),
+		},
+		{
+			name: "identity with GitHub workflow claims",
+			env: map[string]string{"PROMOTE_SHA": fullSHA, "PROMOTE_CERTIFICATE_IDENTITY": signer, "PROMOTE_CERTIFICATE_OIDC_ISSUER": "(none)",
+				"PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_REPOSITORY": "acme/app", "PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_REF": "(none)",
+				"PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_TRIGGER": "push"},
+			want: slices.Concat(auth,
+				[]string{"with-signature-policy", "--identity", signer, "--issuer", "https://token.actions.githubusercontent.com",
+					"--github-workflow-repository", "acme/app", "--github-workflow-trigger", "push"},
+				[]string{"promote", "--sha", fullSHA, "--dry-run=false", "--timeout", "5m", "--forward-only", "--source", ".", "summary"}),
 		},
 		{
 			name: "regexp and another issuer on verify",

@@ -248,7 +248,11 @@ func TestAction(t *testing.T) {
 	}
 	for name, want := range map[string]string{
 		"command": "promote", "dry-run": "false", "forward-only": "false", "timeout": "5m", "source": ".",
-		"certificate-identity": "", "certificate-identity-regexp": "", "certificate-oidc-issuer": "", "require-provenance": "false",
+		// A signature input left out is "(none)", so that one given empty
+		// (an unset variable) is told apart, and refused.
+		"certificate-identity": "(none)", "certificate-identity-regexp": "(none)", "certificate-oidc-issuer": "(none)", "require-provenance": "false",
+		"certificate-github-workflow-repository": "(none)", "certificate-github-workflow-ref": "(none)", "certificate-github-workflow-sha": "(none)",
+		"certificate-github-workflow-trigger": "(none)", "certificate-github-workflow-name": "(none)",
 	} {
 		if got, ok := a.Inputs[name]; !ok || got.Default != want {
 			t.Errorf("input %s defaults to %q, want %q", name, got.Default, want)
@@ -281,6 +285,8 @@ func TestAction(t *testing.T) {
 	}
 	for _, want := range []string{
 		"with-signature-policy --identity", "with-signature-policy --identity-regexp", "with-signature-policy --issuer",
+		"with-signature-policy --github-workflow-repository", "with-signature-policy --github-workflow-ref", "with-signature-policy --github-workflow-sha",
+		"with-signature-policy --github-workflow-trigger", "with-signature-policy --github-workflow-name",
 		"verify --require-provenance", "promote --require-provenance",
 	} {
 		if !passed[want] {

@@ -65,6 +65,19 @@ forward_only="${PROMOTE_FORWARD_ONLY:-false}"
 timeout="${PROMOTE_TIMEOUT:-5m}"
 registry="${PROMOTE_REGISTRY:-ghcr.io}"
 source="${PROMOTE_SOURCE:-.}"
+# The signature policy's inputs default to "(none)" in action.yml: GitHub
+# passes an input that is left out as its default, and one given as an
+# empty value (an unset variable, a missing secret) as empty, which must
+# not turn the check off.
+github_claims=(repository ref sha trigger name)
+for input in identity identity-regexp oidc-issuer "${github_claims[@]/#/github-workflow-}"; do
+	env="PROMOTE_CERTIFICATE_${input//-/_}"
+	env="${env^^}"
+	if [[ -v "$env" && -z "${!env}" ]]; then
+		bad_input "certificate-$input is given but empty: leave it out for no signature check"
+	fi
+	[[ "${!env:-}" != "(none)" ]] || unset "$env"
+done
 identity="${PROMOTE_CERTIFICATE_IDENTITY:-}"
 identity_regexp="${PROMOTE_CERTIFICATE_IDENTITY_REGEXP:-}"
 issuer="${PROMOTE_CERTIFICATE_OIDC_ISSUER:-}"
@@ -113,6 +126,16 @@ fi
 [[ "$identity" != -* ]] || bad_input "certificate-identity must not start with a dash"
 [[ "$identity_regexp" != -* ]] || bad_input "certificate-identity-regexp must not start with a dash"
 [[ -z "$issuer" || "$issuer" =~ ^https://[^[:space:]]+$ ]] || bad_input "certificate-oidc-issuer must be an https:// address"
+for claim in "${github_claims[@]}"; do
+	env="PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_${claim^^}"
+	if [[ -n "${!env:-}" ]]; then
+		[[ -n "$issuer" ]] || bad_input "certificate-github-workflow-$claim needs certificate-identity or certificate-identity-regexp"
+		[[ "${!env}" != -* ]] || bad_input "certificate-github-workflow-$claim must not start with a dash"
+	fi
+done
+if [[ -n "$issuer" && -n "$sha" && ! "$sha" =~ ^[0-9a-fA-F]{40}$ ]]; then
+	bad_input "a signature policy needs the full 40-character sha, which certificates and provenance name"
+fi
 boolean require-provenance "$require_provenance"
 if [[ "$require_provenance" == true ]]; then
 	[[ "$command" == verify || "$command" == promote ]] || bad_input "require-provenance applies to verify and promote only"
@@ -148,6 +171,13 @@ fi
 if [[ -n "$identity_regexp" ]]; then
 	chain+=(with-signature-policy --identity-regexp "$identity_regexp" --issuer "$issuer")
 fi
+# cosign's GitHub workflow claims, as arguments of with-signature-policy.
+if [[ -n "${PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_REPOSITORY:-}" ]]; then chain+=(--github-workflow-repository "$PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_REPOSITORY"); fi
+if [[ -n "${PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_REF:-}" ]]; then chain+=(--github-workflow-ref "$PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_REF"); fi
+if [[ -n "${PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_SHA:-}" ]]; then chain+=(--github-workflow-sha "$PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_SHA"); fi
+if [[ -n "${PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_TRIGGER:-}" ]]; then chain+=(--github-workflow-trigger "$PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_TRIGGER"); fi
+if [[ -n "${PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_NAME:-}" ]]; then chain+=(--github-workflow-name "$PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_NAME"); fi
+
 
 case "$command" in
 verify)
