@@ -685,22 +685,57 @@ func TestSignaturePolicyStatusAndRollback(t *testing.T) {
 	}
 }
 
-func TestRequireProvenanceNeedsFullSHA(t *testing.T) {
+// TestSignaturePolicyNeedsFullSHA: any policy, not only provenance,
+// compares the full commit, so a short sha is refused before any request.
+func TestSignaturePolicyNeedsFullSHA(t *testing.T) {
 	f := newFixture(t, backends[0], true)
 	sg := newSigning(t)
-	p := f.promoter(promote.Config{}, promote.WithSignaturePolicy(sg.keyless(true)))
 	ctx := context.Background()
-	f.proxy.Reset()
-	_, err := p.Verify(ctx, sha(newSHA[:7]))
-	if !errors.Is(err, promote.ErrInvalidInput) || !strings.Contains(err.Error(), "40-character") {
-		t.Errorf("Verify: err = %v, want ErrInvalidInput", err)
+	for _, policy := range []promote.SignaturePolicy{sg.keyless(true), sg.keyless(false), sg.keyed()} {
+		p := f.promoter(promote.Config{}, promote.WithSignaturePolicy(policy))
+		f.proxy.Reset()
+		_, err := p.Verify(ctx, sha(newSHA[:7]))
+		if !errors.Is(err, promote.ErrInvalidInput) || !strings.Contains(err.Error(), "40-character") {
+			t.Errorf("Verify: err = %v, want ErrInvalidInput", err)
+		}
+		_, err = p.Promote(ctx, sha(newSHA[:12]), promote.WriteOptions{})
+		if !errors.Is(err, promote.ErrInvalidInput) {
+			t.Errorf("Promote: err = %v, want ErrInvalidInput", err)
+		}
+		_, err = p.Rollback(ctx, sha(newSHA[:12]), promote.WriteOptions{})
+		if !errors.Is(err, promote.ErrInvalidInput) {
+			t.Errorf("Rollback: err = %v, want ErrInvalidInput", err)
+		}
+		if n := f.proxy.Total(); n != 0 {
+			t.Errorf("%d requests, want none", n)
+		}
 	}
-	_, err = p.Promote(ctx, sha(newSHA[:12]), promote.WriteOptions{})
-	if !errors.Is(err, promote.ErrInvalidInput) {
-		t.Errorf("Promote: err = %v, want ErrInvalidInput", err)
-	}
-	if n := f.proxy.Total(); n != 0 {
-		t.Errorf("%d requests, want none", n)
+}
+
+// TestReportsSayWhenSignaturesAreNotChecked: without a policy, every
+// rendering of every report says that no signature was checked.
+func TestReportsSayWhenSignaturesAreNotChecked(t *testing.T) {
+	f := newFixture(t, backends[0], false)
+	f.pushStaging(newSHA)
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name   string
+		policy []promote.Option
+		want   string
+	}{{"no policy", nil, "not checked"}, {"a policy", []promote.Option{promote.WithSignaturePolicy(newSigning(t).keyed())}, "checked"}} {
+		p := f.promoter(promote.Config{}, tt.policy...)
+		verified, _ := p.Verify(ctx, sha(newSHA))
+		status, _ := p.Status(ctx)
+		for _, rep := range []*promote.Report{verified, status} {
+			js := string(must(rep.JSON()))
+			if rep.Signatures != tt.want || !strings.Contains(js, `"signatures": "`+tt.want+`"`) {
+				t.Errorf("%s: %s report: signatures = %q, JSON:\n%s", tt.name, rep.Action, rep.Signatures, js)
+			}
+			notChecked := strings.Contains(rep.Text(), "signatures: not checked") && strings.Contains(rep.Markdown(), "Signatures: not checked")
+			if notChecked != (tt.want == "not checked") {
+				t.Errorf("%s: %s report: text\n%s\nMarkdown\n%s", tt.name, rep.Action, rep.Text(), rep.Markdown())
+			}
+		}
 	}
 }
 
