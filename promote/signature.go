@@ -68,7 +68,7 @@ func signatureOf(p *sigcheck.Proof) *Signature {
 	return sig
 }
 
-// describe records the policy in the report, so that a reader knows what
+// describePolicy records the policy in the report, so that a reader knows what
 // the signatures were checked against, or that they were not.
 func describePolicy(pol *sigcheck.Policy, rep *Report) {
 	if pol == nil {
