@@ -345,12 +345,15 @@ func (r Reader) ReadLayer(ctx context.Context, budget *Budget, d v1.Descriptor) 
 		return nil, fmt.Errorf("reading blob %s: %w", d.Digest, err)
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, d.Size+1))
-	if err != nil {
+	// One buffer of the size the descriptor gives, then a read on to the
+	// end: there go-containerregistry checks the digest, and a blob longer
+	// than its descriptor shows.
+	b := make([]byte, d.Size)
+	if _, err := io.ReadFull(rc, b); err != nil {
 		return nil, fmt.Errorf("reading blob %s: %w", d.Digest, err)
 	}
-	if int64(len(b)) != d.Size {
-		return nil, fmt.Errorf("blob %s is not the %d bytes its descriptor says", d.Digest, d.Size)
+	if n, err := io.Copy(io.Discard, io.LimitReader(rc, 1)); err != nil || n != 0 {
+		return nil, fmt.Errorf("reading blob %s: not the %d bytes its descriptor says: %v", d.Digest, d.Size, err)
 	}
 	return b, nil
 }
