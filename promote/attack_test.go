@@ -268,3 +268,26 @@ func TestAttachmentFetchesAreBounded(t *testing.T) {
 		t.Errorf("%d manifest reads, want every referrer read", n)
 	}
 }
+
+// TestReportEscapesRegistryText renders a report whose details hold what a
+// registry's error body might: a terminal escape, a workflow command on a
+// line of its own, and HTML.
+func TestReportEscapesRegistryText(t *testing.T) {
+	rep := &promote.Report{Action: "verify", Result: promote.ResultFailed,
+		Error: "verification failed:\n  ghcr.io/a/b: cannot read: \x1b[2J\n::error title=x::pwned\n<img src=x onerror=alert(1)>",
+		Images: []promote.Image{{Source: "ghcr.io/a/b:staging-abc1234", Outcome: promote.OutcomeFailed,
+			Detail: "cannot read: \x1b[2J\n  ::warning::pwned\n<script>alert(1)</script>"}},
+	}
+	text, md := rep.Text(), rep.Markdown()
+	for line := range strings.Lines(text) {
+		if strings.HasPrefix(strings.TrimSpace(line), "::") {
+			t.Errorf("a line of the text report begins a workflow command: %q", line)
+		}
+	}
+	if strings.Contains(text, "\x1b") || !strings.Contains(text, `\x1b[2J`) {
+		t.Errorf("the terminal escape is not shown escaped:\n%s", text)
+	}
+	if strings.Contains(md, "<script>") || strings.Contains(md, "<img") || !strings.Contains(md, "&lt;script&gt;") {
+		t.Errorf("the Markdown report holds raw HTML:\n%s", md)
+	}
+}

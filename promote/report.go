@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Outcome is what happened to one image in an operation.
@@ -213,7 +215,29 @@ func (r *Report) Text() string {
 		}
 	}
 	r.copiesText(&b)
-	return noWorkflowCommands(b.String())
+	return noWorkflowCommands(escapeControls(b.String()))
+}
+
+// escapeControls shows the control characters of registry text, such as a
+// terminal escape in an error body, as Go escapes; newlines and tabs stay.
+func escapeControls(s string) string {
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool {
+	return r != '\n' && r != '\t' && unicode.IsControl(r)
 }
 
 // noWorkflowCommands keeps registry text from passing for a GitHub workflow

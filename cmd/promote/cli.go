@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -375,8 +377,23 @@ func (c *command) printReport(rep *promote.Report) {
 // its own that names the command.
 func (c *command) printError(err error) {
 	for _, e := range flatten(err) {
-		fmt.Fprint(c.stderr, noWorkflowCommands(fmt.Sprintf("%s: %v\n", c.prefix(), e)))
+		fmt.Fprint(c.stderr, noWorkflowCommands(escapeControls(fmt.Sprintf("%s: %v\n", c.prefix(), e))))
 	}
+}
+
+// escapeControls shows the control characters of registry text in an
+// error, such as a terminal escape, as Go escapes; newlines and tabs stay.
+func escapeControls(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r != '\n' && r != '\t' && unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // noWorkflowCommands keeps registry text in an error from passing for a

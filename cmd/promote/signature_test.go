@@ -220,6 +220,12 @@ func TestSignatureTextIsNotExecuted(t *testing.T) {
 	}
 }
 
+func TestEscapeControls(t *testing.T) {
+	if got, want := escapeControls("a\x1b[2J\tb\nc\r"), `a\x1b[2J`+"\tb\nc"+`\r`; got != want {
+		t.Errorf("escapeControls = %q, want %q", got, want)
+	}
+}
+
 func TestNoWorkflowCommands(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"promote verify: failed\n", "promote verify: failed\n"},
