@@ -241,6 +241,18 @@ func TestAttachmentBombs(t *testing.T) {
 				t.Errorf("%d writes reached the registry, want none", n)
 			}
 			f.assertState(map[string]string{f.repos[0] + ":latest": "", f.repos[1] + ":latest": ""})
+
+			// The same bomb under :latest fails status by name too.
+			if err := registrytest.Tag(context.Background(), f.repos[0]+":latest", digests[0], f.server.Auth()); err != nil {
+				t.Fatal(err)
+			}
+			peak, _ = heapPeak(func() { _, err = p.Status(context.Background()) })
+			if !errors.Is(err, promote.ErrVerification) || !strings.Contains(err.Error(), tt.reason) {
+				t.Errorf("Status: err = %v, want ErrVerification saying %q", err, tt.reason)
+			}
+			if peak > maxAttackMemory {
+				t.Errorf("status: the heap grew by %d MiB, more than %d MiB", peak>>20, maxAttackMemory>>20)
+			}
 		})
 	}
 }
