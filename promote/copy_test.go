@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -39,10 +40,14 @@ func TestCopyAcrossRegistries(t *testing.T) {
 
 			var mu sync.Mutex
 			var progress []promote.CopyProgress
+			ended := make(chan struct{})
 			p := f.promoter(f.config(), promote.WithCopyProgress(func(cp promote.CopyProgress) {
 				mu.Lock()
 				progress = append(progress, cp)
 				mu.Unlock()
+				if cp.Done {
+					close(ended)
+				}
 			}))
 
 			dry, err := p.Promote(context.Background(), sha(newSHA), promote.WriteOptions{DryRun: true})
@@ -82,16 +87,29 @@ func TestCopyAcrossRegistries(t *testing.T) {
 					t.Errorf("copy = %+v", cp)
 				}
 			}
+			select {
+			case <-ended:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the last progress call, with Done set, never came")
+			}
+			mu.Lock()
 			last := progress[len(progress)-1]
+			mu.Unlock()
 			if !last.Done || last.ImagesDone != 2 || last.BytesDone != last.Bytes || last.Bytes < 8*layerSize {
 				t.Errorf("last progress = %+v", last)
 			}
 
 			f.dst.proxy.Reset()
+			calls := len(progress)
 			again, err := p.Promote(context.Background(), sha(newSHA), promote.WriteOptions{})
 			if err != nil {
 				t.Fatalf("second Promote: %v", err)
 			}
+			mu.Lock()
+			if n := len(progress) - calls; n != 0 {
+				t.Errorf("the second run, with nothing to copy, reported progress %d times", n)
+			}
+			mu.Unlock()
 			if n := uploads(f.dst.proxy); n != 0 {
 				t.Errorf("the second run uploaded %d blobs", n)
 			}

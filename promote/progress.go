@@ -1,13 +1,14 @@
 package promote
 
 import (
-	"sync"
+	"sync/atomic"
 )
 
 // CopyProgress is how far the copy to the destinations has come.
 type CopyProgress struct {
-	// Images is how many images are copied; ImagesDone how many of them
-	// are finished, copied or failed.
+	// Images is how many images are copied: those whose destination lacks
+	// something. ImagesDone is how many of them are finished, copied or
+	// failed.
 	Images, ImagesDone int
 	// Bytes is the size of the blobs the destinations lack; BytesDone how
 	// much of it is copied. A mounted blob counts whole once mounted.
@@ -17,10 +18,17 @@ type CopyProgress struct {
 }
 
 // WithCopyProgress calls fn as the copy to the destinations advances: once
-// before anything is copied, as bytes arrive, and once with Done set when
-// the copy has ended. Calls are made one at a time, from the copying
-// goroutines, so fn must return quickly. A dry run and a run without
-// destinations never call it.
+// when it starts, as bytes arrive, and once with Done set when it has
+// ended.
+//
+// Progress is a report, never a gate: fn is called from a goroutine of its
+// own, one call at a time, and the copy never waits for it. When fn is
+// slower than the copy, the states in between are skipped and the next
+// call gets the latest one. The last call, with Done set, is always made;
+// when fn is still busy as the copy ends, it comes after Promote has
+// returned, so a caller that must see it waits for it. A dry run, a run
+// without destinations and a run whose destinations lack nothing never
+// call fn.
 func WithCopyProgress(fn func(CopyProgress)) Option {
 	return func(o *options) error {
 		o.copyProgress = fn
@@ -37,44 +45,90 @@ func WithCopyConcurrency(n int) Option {
 // defaultCopyConcurrency is the default of [WithCopyConcurrency].
 const defaultCopyConcurrency = 32
 
-// copyProgress tells the caller's function how a copy advances.
+// copyProgress tells the caller's function how a copy advances. The
+// copying goroutines only change counters and nudge the reporter, which
+// never blocks them: one goroutine reads the latest state and calls fn,
+// holding no lock.
 type copyProgress struct {
-	fn    func(CopyProgress)
-	mu    sync.Mutex
-	state CopyProgress
+	images    int
+	bytes     int64
+	imagesDone atomic.Int64
+	bytesDone atomic.Int64
+
+	// changed holds at most one pending nudge: updates that arrive while
+	// fn runs fold into it. ended is closed when the copy has ended.
+	changed chan struct{}
+	ended   chan struct{}
 }
 
-// newCopyProgress sums what copies lack and makes the first call.
+// newCopyProgress sums what copies lack and, when there is something and a
+// function to tell, starts the goroutine that calls it. It returns nil,
+// which reports nothing, otherwise.
 func newCopyProgress(fn func(CopyProgress), copies []*imageCopy) *copyProgress {
-	p := &copyProgress{fn: fn}
+	if fn == nil {
+		return nil
+	}
+	p := &copyProgress{changed: make(chan struct{}, 1), ended: make(chan struct{})}
 	for _, c := range copies {
-		if c == nil {
+		if c == nil || (c.manifests == 0 && len(c.blobs) == 0) {
 			continue
 		}
-		p.state.Images++
+		p.images++
 		for _, b := range c.blobs {
-			p.state.Bytes += b.desc.Size
+			p.bytes += b.desc.Size
 		}
 	}
-	p.update(func(*CopyProgress) {})
+	if p.images == 0 {
+		return nil
+	}
+	p.nudge()
+	go p.report(fn)
 	return p
 }
 
-// update changes the state under the lock and reports it.
-func (p *copyProgress) update(change func(*CopyProgress)) {
-	if p.fn == nil {
+// report calls fn with the latest state each time it changes, until the
+// copy ends, and then once more with Done set.
+func (p *copyProgress) report(fn func(CopyProgress)) {
+	for {
+		select {
+		case <-p.changed:
+			select {
+			case <-p.ended:
+				// The end wins over a pending change: the last
+				// state says both.
+			default:
+				fn(p.state(false))
+				continue
+			}
+		case <-p.ended:
+		}
+		fn(p.state(true))
 		return
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	change(&p.state)
-	p.fn(p.state)
+}
+
+// state is a snapshot of the counters.
+func (p *copyProgress) state(done bool) CopyProgress {
+	return CopyProgress{
+		Images: p.images, ImagesDone: int(p.imagesDone.Load()),
+		Bytes: p.bytes, BytesDone: p.bytesDone.Load(),
+		Done: done,
+	}
+}
+
+// nudge tells the reporter that the state changed, unless it knows.
+func (p *copyProgress) nudge() {
+	select {
+	case p.changed <- struct{}{}:
+	default:
+	}
 }
 
 // add counts n more bytes copied; n is negative when an attempt is undone.
 func (p *copyProgress) add(n int64) {
-	if n != 0 {
-		p.update(func(s *CopyProgress) { s.BytesDone += n })
+	if p != nil && n != 0 {
+		p.bytesDone.Add(n)
+		p.nudge()
 	}
 }
 
@@ -84,11 +138,17 @@ func (p *copyProgress) blobDone(b *copyBlob) {
 }
 
 // imageDone counts one more image finished.
-func (p *copyProgress) imageDone() {
-	p.update(func(s *CopyProgress) { s.ImagesDone++ })
+func (p *copyProgress) imageDone(c *imageCopy) {
+	if p != nil && (c.manifests > 0 || len(c.blobs) > 0) {
+		p.imagesDone.Add(1)
+		p.nudge()
+	}
 }
 
-// finish makes the last call.
+// finish ends the reports; the last one is made without the caller
+// waiting for it.
 func (p *copyProgress) finish() {
-	p.update(func(s *CopyProgress) { s.Done = true })
+	if p != nil {
+		close(p.ended)
+	}
 }
