@@ -50,10 +50,10 @@ const defaultCopyConcurrency = 32
 // never blocks them: one goroutine reads the latest state and calls fn,
 // holding no lock.
 type copyProgress struct {
-	images    int
-	bytes     int64
+	images     int
+	bytes      int64
 	imagesDone atomic.Int64
-	bytesDone atomic.Int64
+	bytesDone  atomic.Int64
 
 	// changed holds at most one pending nudge: updates that arrive while
 	// fn runs fold into it. ended is closed when the copy has ended.
