@@ -330,7 +330,7 @@ func (r *run) copyAll(ctx context.Context, rep *Report) error {
 			return nil
 		}
 		errs[i] = c.run(ctx, sem, prog)
-		prog.imageDone(c)
+		prog.imageDone(c, errs[i])
 		return nil
 	})
 	prog.finish()

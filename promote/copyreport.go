@@ -111,9 +111,9 @@ func (cp Copy) summary() string {
 	var parts []string
 	switch cp.Outcome {
 	case CopyWouldCopy, CopyPresent:
-		parts = append(parts, fmt.Sprintf("%d manifests, %d blobs (%s) missing", cp.Manifests, cp.Blobs, formatBytes(cp.Bytes)))
+		parts = append(parts, fmt.Sprintf("%d manifests, %d blobs (%s) missing", cp.Manifests, cp.Blobs, FormatBytes(cp.Bytes)))
 	default:
-		blobs := fmt.Sprintf("%d of %d blobs (%s of %s", cp.BlobsCopied, cp.Blobs, formatBytes(cp.BytesCopied), formatBytes(cp.Bytes))
+		blobs := fmt.Sprintf("%d of %d blobs (%s of %s", cp.BlobsCopied, cp.Blobs, FormatBytes(cp.BytesCopied), FormatBytes(cp.Bytes))
 		if cp.Mounted > 0 {
 			blobs += fmt.Sprintf(", %d mounted", cp.Mounted)
 		}
@@ -154,8 +154,9 @@ func repositoryOf(ref string) string {
 	return repo
 }
 
-// formatBytes renders n in binary units, as a terminal shows sizes.
-func formatBytes(n int64) string {
+// FormatBytes renders n in binary units, as a terminal shows sizes: "512 B",
+// "3.0 MiB". The report and the CLI's progress use it alike.
+func FormatBytes(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)

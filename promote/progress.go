@@ -8,8 +8,8 @@ import (
 type CopyProgress struct {
 	// Images is how many images are copied: those whose destination lacks
 	// something. ImagesDone is how many of them are finished, copied or
-	// failed.
-	Images, ImagesDone int
+	// failed; ImagesFailed how many of those failed.
+	Images, ImagesDone, ImagesFailed int
 	// Bytes is the size of the blobs the destinations lack; BytesDone how
 	// much of it is copied. A mounted blob counts whole once mounted.
 	Bytes, BytesDone int64
@@ -53,6 +53,7 @@ type copyProgress struct {
 	images     int
 	bytes      int64
 	imagesDone atomic.Int64
+	failed     atomic.Int64
 	bytesDone  atomic.Int64
 
 	// changed holds at most one pending nudge: updates that arrive while
@@ -110,7 +111,7 @@ func (p *copyProgress) report(fn func(CopyProgress)) {
 // state is a snapshot of the counters.
 func (p *copyProgress) state(done bool) CopyProgress {
 	return CopyProgress{
-		Images: p.images, ImagesDone: int(p.imagesDone.Load()),
+		Images: p.images, ImagesDone: int(p.imagesDone.Load()), ImagesFailed: int(p.failed.Load()),
 		Bytes: p.bytes, BytesDone: p.bytesDone.Load(),
 		Done: done,
 	}
@@ -137,9 +138,12 @@ func (p *copyProgress) blobDone(b *copyBlob) {
 	p.add(b.desc.Size - b.streamed.Swap(b.desc.Size))
 }
 
-// imageDone counts one more image finished.
-func (p *copyProgress) imageDone(c *imageCopy) {
+// imageDone counts one more image finished; err is why it failed.
+func (p *copyProgress) imageDone(c *imageCopy, err error) {
 	if p != nil && (c.manifests > 0 || len(c.blobs) > 0) {
+		if err != nil {
+			p.failed.Add(1)
+		}
 		p.imagesDone.Add(1)
 		p.nudge()
 	}

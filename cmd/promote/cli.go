@@ -131,6 +131,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "status":
 		rep, err = req.promoter.Status(ctx)
 	}
+	req.progress.wait()
 	return c.finish(rep, err, req.summaries)
 }
 
@@ -141,6 +142,8 @@ type request struct {
 	sha       promote.SHA
 	write     promote.WriteOptions
 	summaries summaries
+	// progress shows the copy's progress; nil when off.
+	progress *progressView
 }
 
 // prepare checks every flag and input, reporting every problem at once, and
@@ -182,7 +185,8 @@ func (c *command) prepare() (*request, error) {
 	if o.insecure {
 		popts = append(popts, promote.WithInsecure())
 	}
-	popts = append(popts, copyProgressOption(c.stderr, o.progress || (!o.set["progress"] && !o.jsonOut))...)
+	req.progress = newProgressView(c.stderr, o.progress || (!o.set["progress"] && !o.jsonOut))
+	popts = append(popts, req.progress.options()...)
 	req.promoter, err = promote.New(cfg, popts...)
 	errs = append(errs, err)
 	if o.forwardOnly {
@@ -374,10 +378,11 @@ func (c *command) printReport(rep *promote.Report) {
 }
 
 // printError writes err to stderr, each of its joined errors on a line of
-// its own that names the command.
+// its own that names the command, and the lines that continue one indented
+// below it.
 func (c *command) printError(err error) {
 	for _, e := range flatten(err) {
-		fmt.Fprint(c.stderr, noWorkflowCommands(escapeControls(fmt.Sprintf("%s: %v\n", c.prefix(), e))))
+		fmt.Fprint(c.stderr, noWorkflowCommands(escapeControls(fmt.Sprintf("%s: %s\n", c.prefix(), indentContinuation(e.Error())))))
 	}
 }
 
@@ -408,6 +413,12 @@ func noWorkflowCommands(s string) string {
 		b.WriteString(line)
 	}
 	return b.String()
+}
+
+// indentContinuation indents every line of msg after the first by two
+// spaces, so that a message of several lines reads as one.
+func indentContinuation(msg string) string {
+	return strings.ReplaceAll(strings.TrimRight(msg, "\n"), "\n", "\n  ")
 }
 
 func (c *command) prefix() string {

@@ -121,8 +121,11 @@ func TestCopyEndToEnd(t *testing.T) {
 	}
 
 	r = runCLI(t, "", nil, append([]string{"promote", "--sha", sha, "--progress"}, append(imageFlags(images), prefix...)...)...)
-	if r.code != exitOK || !strings.Contains(r.stderr, "promote: copying 2/2 images") || !strings.Contains(r.stdout, "copy present") {
+	if r.code != exitOK || !strings.Contains(r.stdout, "copy present") {
 		t.Fatalf("re-run with --progress: %+v", r)
+	}
+	if strings.Contains(r.stderr, "copy") {
+		t.Errorf("with nothing to copy, the re-run printed progress:\n%s", r.stderr)
 	}
 	r = runCLI(t, "", nil, append([]string{"status"}, append(imageFlags(images), prefix...)...)...)
 	if r.code != exitOK || strings.Count(r.stdout, dst.Addr+"/prod/") != 2 {

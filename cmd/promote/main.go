@@ -15,18 +15,58 @@
 // is as before; 2 bad input or usage, found before any request; 3 the
 // registry was left mixed. With --json, stdout holds one JSON report for
 // every outcome.
+//
+// SIGINT (Ctrl-C) or SIGTERM cancels the run: it stops at once, puts back
+// any tag it moved, within the restore's own deadline, and reports as
+// usual. A second signal exits at once, with 130 for SIGINT and 143 for
+// SIGTERM, even in the middle of that restore.
 package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go onSignals(signals, cancel, os.Stderr, os.Exit)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
-	stop()
+	signal.Stop(signals)
+	cancel()
 	os.Exit(code)
+}
+
+// onSignals cancels the run at the first signal and exits at the second,
+// with 128 plus the signal's number, as a shell reports a process that a
+// signal ended.
+func onSignals(signals <-chan os.Signal, cancel context.CancelFunc, stderr io.Writer, exit func(int)) {
+	s := <-signals
+	fmt.Fprintf(stderr, "\n%s: %s: stopping; tags already moved are put back. Press Ctrl-C again to exit at once.\n", programName, signalName(s))
+	cancel()
+	s = <-signals
+	fmt.Fprintf(stderr, "\n%s: %s again: exiting at once; the report is not printed, and tags may be left mixed: run '%s status'\n", programName, signalName(s), programName)
+	exit(signalExitCode(s))
+}
+
+// signalName names s as an operator knows it.
+func signalName(s os.Signal) string {
+	if s == os.Interrupt {
+		return "interrupted"
+	}
+	return s.String()
+}
+
+// signalExitCode is 128 plus the signal's number: 130 for SIGINT, 143 for
+// SIGTERM.
+func signalExitCode(s os.Signal) int {
+	if n, ok := s.(syscall.Signal); ok {
+		return 128 + int(n)
+	}
+	return 130
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vbauerster/mpb/v8"
@@ -17,13 +17,25 @@ import (
 // error is not a terminal.
 const progressEvery = 5 * time.Second
 
-// copyProgressOption draws the copy's progress on stderr, unless off: one
-// live line on a terminal, else a line every few seconds.
-func copyProgressOption(stderr io.Writer, on bool) []promote.Option {
+// progressDrainTimeout bounds how long the command waits, once the copy
+// has returned, for the progress view to draw its last state.
+const progressDrainTimeout = 5 * time.Second
+
+// newProgressView draws the copy's progress on stderr, unless off: one
+// live line on a terminal, else a line every few seconds. It returns nil
+// when off.
+func newProgressView(stderr io.Writer, on bool) *progressView {
 	if !on {
 		return nil
 	}
-	v := &progressView{w: stderr, terminal: isTerminal(stderr), every: progressEvery}
+	return &progressView{w: stderr, terminal: isTerminal(stderr), every: progressEvery, ended: make(chan struct{})}
+}
+
+// options are the core options that feed the view.
+func (v *progressView) options() []promote.Option {
+	if v == nil {
+		return nil
+	}
 	return []promote.Option{promote.WithCopyProgress(v.update)}
 }
 
@@ -37,69 +49,122 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// progressView shows how far a copy has come.
+// The states of a progressView.
+const (
+	viewIdle    int32 = iota // nothing drawn yet
+	viewDrawing              // drawing; the last state is on its way
+	viewClosed               // nothing was drawn, and nothing will be
+)
+
+// progressView shows how far a copy has come. The core calls update from
+// one goroutine of its own; mpb's renderer reads what it shows through
+// atomics. No lock is shared between them, and none is held while calling
+// into mpb.
 type progressView struct {
 	w        io.Writer
 	terminal bool
 	every    time.Duration
 
-	mu     sync.Mutex
-	start  time.Time
-	last   time.Time
-	images string
-	bars   *mpb.Progress
-	bar    *mpb.Bar
+	state atomic.Int32
+	// ended is closed once the last state is drawn.
+	ended chan struct{}
+	// label is what the live line says before the bar, such as "copying
+	// 1/3 images".
+	label atomic.Pointer[string]
+
+	// Only update touches these.
+	start, last time.Time
+	bars        *mpb.Progress
+	bar         *mpb.Bar
 }
 
 // update is called by the core as the copy advances, one call at a time.
+// A copy with no bytes to move shows nothing.
 func (v *progressView) update(p promote.CopyProgress) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	now := time.Now()
-	if v.start.IsZero() {
-		v.start = now
+	if v.state.Load() == viewIdle {
+		if p.Bytes == 0 || !v.state.CompareAndSwap(viewIdle, viewDrawing) {
+			v.state.CompareAndSwap(viewIdle, viewClosed)
+			return
+		}
+		v.start = time.Now()
 	}
-	v.images = fmt.Sprintf("%d/%d images", p.ImagesDone, p.Images)
-	if v.terminal {
-		v.draw(p)
+	if v.state.Load() != viewDrawing {
 		return
 	}
-	if p.Done || now.Sub(v.last) >= v.every {
+	label := progressLabel(p)
+	v.label.Store(&label)
+	if v.terminal {
+		v.draw(p)
+	} else if now := time.Now(); p.Done || v.last.IsZero() || now.Sub(v.last) >= v.every {
 		v.last = now
-		fmt.Fprintf(v.w, "promote: copying %s, %s\n", v.images, byteCounts(p, now.Sub(v.start)))
+		fmt.Fprintf(v.w, "promote: %s, %s\n", label, byteCounts(p.BytesDone, p.Bytes, now.Sub(v.start)))
+	}
+	if p.Done {
+		close(v.ended)
 	}
 }
 
-// draw updates the live line on a terminal.
+// draw updates the live line on a terminal, and at the end leaves it at
+// the copy's final state.
 func (v *progressView) draw(p promote.CopyProgress) {
 	if v.bars == nil {
 		v.bars = mpb.New(mpb.WithOutput(v.w), mpb.WithWidth(30), mpb.WithRefreshRate(150*time.Millisecond), mpb.WithAutoRefresh())
-		v.bar = v.bars.AddBar(p.Bytes,
-			mpb.PrependDecorators(decor.Name("copying "), decor.Any(func(decor.Statistics) string {
-				v.mu.Lock()
-				defer v.mu.Unlock()
-				return v.images
-			}, decor.WCSyncSpaceR)),
-			mpb.AppendDecorators(
-				decor.Counters(decor.SizeB1024(0), "% .1f / % .1f", decor.WCSyncSpace),
-				decor.AverageSpeed(decor.SizeB1024(0), "% .1f", decor.WCSyncSpace)))
+		start := v.start
+		// A bar made with no total does not complete by itself when
+		// the bytes are in: it ends at the copy's end, with its label.
+		v.bar = v.bars.AddBar(0,
+			mpb.PrependDecorators(decor.Any(func(decor.Statistics) string { return *v.label.Load() }, decor.WCSyncSpaceR)),
+			mpb.AppendDecorators(decor.Any(func(s decor.Statistics) string {
+				return byteCounts(s.Current, s.Total, time.Since(start))
+			}, decor.WCSyncSpace)))
+		v.bar.SetTotal(p.Bytes, false)
 	}
 	v.bar.SetCurrent(p.BytesDone)
-	if p.Done {
+	if !p.Done {
+		return
+	}
+	if p.ImagesFailed == 0 && p.BytesDone == p.Bytes {
 		v.bar.SetTotal(-1, true)
-		// Wait renders the last state; it needs the lock that the
-		// decorator takes.
-		v.mu.Unlock()
-		v.bars.Wait()
-		v.mu.Lock()
+	} else {
+		v.bar.Abort(false)
+	}
+	v.bars.Wait()
+}
+
+// wait returns once the view has drawn the copy's last state, so that
+// nothing is drawn after it; at once if nothing was drawn. It waits no
+// longer than progressDrainTimeout.
+func (v *progressView) wait() {
+	if v == nil || v.state.CompareAndSwap(viewIdle, viewClosed) || v.state.Load() == viewClosed {
+		return
+	}
+	timer := time.NewTimer(progressDrainTimeout)
+	defer timer.Stop()
+	select {
+	case <-v.ended:
+	case <-timer.C:
 	}
 }
 
-// byteCounts says how many bytes are copied, of how many, and how fast.
-func byteCounts(p promote.CopyProgress, elapsed time.Duration) string {
+// progressLabel says how many images are copied: "copying 1/3 images",
+// and at the end "copied 3/3 images", or "copied 2/3 images, 1 failed".
+func progressLabel(p promote.CopyProgress) string {
+	if !p.Done {
+		return fmt.Sprintf("copying %d/%d images", p.ImagesDone, p.Images)
+	}
+	label := fmt.Sprintf("copied %d/%d images", p.ImagesDone-p.ImagesFailed, p.Images)
+	if p.ImagesFailed > 0 {
+		label += fmt.Sprintf(", %d failed", p.ImagesFailed)
+	}
+	return label
+}
+
+// byteCounts says how many bytes are copied, of how many, and how fast, in
+// the report's units.
+func byteCounts(done, total int64, elapsed time.Duration) string {
 	rate := 0.0
 	if s := elapsed.Seconds(); s > 0 {
-		rate = float64(p.BytesDone) / s
+		rate = float64(done) / s
 	}
-	return fmt.Sprintf("% .1f of % .1f, % .1f/s", decor.SizeB1024(p.BytesDone), decor.SizeB1024(p.Bytes), decor.SizeB1024(int64(rate)))
+	return fmt.Sprintf("%s of %s, %s/s", promote.FormatBytes(done), promote.FormatBytes(total), promote.FormatBytes(int64(rate)))
 }
