@@ -366,10 +366,10 @@ func (r *run) copyAll(ctx context.Context, rep *Report) error {
 		ErrNotPromoted, len(lines), len(r.copies), strings.Join(lines, "\n"))
 }
 
-// sourceRefDigest names image i's pinned source by digest.
+// sourceRefDigest names image i's pinned source by its digest's prefix.
 func (r *run) sourceRefDigest(i int) string {
 	if c := r.copies[i]; c != nil {
-		return r.repo(i).Digest(c.root.m.digest.String()).Name()
+		return r.repo(i).Name() + "@" + shortDigest(c.root.m.digest.String())
 	}
 	return r.repo(i).Name()
 }
@@ -452,7 +452,9 @@ func (c *imageCopy) copyBlob(ctx context.Context, b *copyBlob, prog *copyProgres
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("copying blob %s: %w", b.desc.Digest, err)
+		// What the last attempt streamed is not copied.
+		prog.add(-b.streamed.Swap(0))
+		return fmt.Errorf("copying blob %s: %w", shortDigest(b.desc.Digest.String()), err)
 	}
 	b.done.Store(true)
 	prog.blobDone(b)
@@ -678,11 +680,33 @@ func (c *repoClient) do(ctx context.Context, method, url string, want ...int) (*
 func (c *repoClient) send(req *http.Request, want ...int) (*http.Response, error) {
 	resp, err := (&http.Client{Transport: c.auth}).Do(req)
 	if err != nil {
-		return nil, err
+		return nil, withoutQuery(err)
 	}
 	if err := transport.CheckError(resp, want...); err != nil {
 		resp.Body.Close()
-		return nil, err
+		return nil, withoutQuery(err)
 	}
 	return resp, nil
+}
+
+// withoutQuery drops the query from the address that a failed request
+// names: an upload's carries the registry's session state, long and of no
+// use to a reader.
+func withoutQuery(err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		if u, perr := url.Parse(uerr.URL); perr == nil && u.RawQuery != "" {
+			u.RawQuery = ""
+			uerr.URL = u.String()
+		}
+	}
+	var terr *transport.Error
+	if errors.As(err, &terr) && terr.Request != nil && terr.Request.URL.RawQuery != "" {
+		req := *terr.Request
+		u := *req.URL
+		u.RawQuery = ""
+		req.URL = &u
+		terr.Request = &req
+	}
+	return err
 }

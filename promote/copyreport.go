@@ -106,8 +106,18 @@ func (r *run) reportCopies(rep *Report, errs []error) {
 	}
 }
 
-// summary is the human account of one copy.
+// summary is the human account of one copy, on one line.
 func (cp Copy) summary() string {
+	parts := []string{cp.counts()}
+	if len(cp.SignatureTags) > 0 {
+		parts = append(parts, cp.tags())
+	}
+	return strings.Join(parts, ", ")
+}
+
+// counts says what the copy lacked or copied, and how many referrers it
+// carries.
+func (cp Copy) counts() string {
 	var parts []string
 	switch cp.Outcome {
 	case CopyWouldCopy, CopyPresent:
@@ -120,18 +130,50 @@ func (cp Copy) summary() string {
 		parts = append(parts, fmt.Sprintf("%d of %d manifests", cp.ManifestsCopied, cp.Manifests), blobs+") copied")
 	}
 	parts = append(parts, fmt.Sprintf("%d referrers", len(cp.Referrers)))
-	if len(cp.SignatureTags) > 0 {
-		parts = append(parts, "tags "+strings.Join(cp.SignatureTags, ", "))
-	}
 	return strings.Join(parts, ", ")
 }
 
-// copiesText writes one line per copy.
+// tags names the classic signature tags, by their digest's prefix:
+// "tags sha256-0123456789ab….sig, sha256-0123456789ab….att".
+func (cp Copy) tags() string {
+	short := make([]string, len(cp.SignatureTags))
+	for k, tag := range cp.SignatureTags {
+		short[k] = shortClassicTag(tag)
+	}
+	return "tags " + strings.Join(short, ", ")
+}
+
+// shortClassicTag cuts the digest in a classic tag such as
+// "sha256-<hex>.sig" to its prefix.
+func shortClassicTag(tag string) string {
+	alg, rest, ok := strings.Cut(tag, "-")
+	hex, suffix, _ := strings.Cut(rest, ".")
+	if !ok || len(hex) <= 12 {
+		return tag
+	}
+	if suffix != "" {
+		suffix = "." + suffix
+	}
+	return alg + "-" + hex[:12] + "…" + suffix
+}
+
+// copiesText writes each copy as a few lines that fit a terminal: the
+// source, by its digest's prefix, and the destination; what was copied;
+// the classic tags; why it failed. The lines after the first are
+// indented under it.
 func (r *Report) copiesText(b *strings.Builder) {
 	for _, cp := range r.Copies {
-		fmt.Fprintf(b, "  %-12s %s to %s: %s\n", "copy "+string(cp.Outcome), cp.Source, repositoryOf(cp.Destination), cp.summary())
+		source, digest, _ := strings.Cut(cp.Source, "@")
+		fmt.Fprintf(b, "  %-12s %s@%s to %s\n", "copy "+string(cp.Outcome), source, shortDigest(digest), repositoryOf(cp.Destination))
+		lines := []string{cp.counts()}
+		if len(cp.SignatureTags) > 0 {
+			lines = append(lines, cp.tags())
+		}
 		if cp.Detail != "" {
-			fmt.Fprintf(b, "  %-12s %s\n", "", cp.Detail)
+			lines = append(lines, strings.Split(strings.TrimRight(cp.Detail, "\n"), "\n")...)
+		}
+		for _, line := range lines {
+			fmt.Fprintf(b, "  %-12s %s\n", "", line)
 		}
 	}
 }

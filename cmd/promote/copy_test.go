@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -130,5 +131,45 @@ func TestCopyEndToEnd(t *testing.T) {
 	r = runCLI(t, "", nil, append([]string{"status"}, append(imageFlags(images), prefix...)...)...)
 	if r.code != exitOK || strings.Count(r.stdout, dst.Addr+"/prod/") != 2 {
 		t.Fatalf("status of the destinations: %+v", r)
+	}
+}
+
+// TestCopyFailureOutput copies to a registry that answers every blob
+// upload with 429: the progress ends at what was copied, in the report's
+// units; every line that continues an error is indented; the addresses
+// carry no upload state.
+func TestCopyFailureOutput(t *testing.T) {
+	_, _, images := registry(t)
+	_, dst, dests := production(t)
+	dst.SetFault(registrytest.Always(registrytest.Match(http.MethodPut, "/blobs/uploads/"), registrytest.Reply(http.StatusTooManyRequests)))
+	r := runCLI(t, "", nil, append([]string{"promote", "--sha", sha, "--progress"}, mappings(images, dests)...)...)
+	if r.code != exitFailed {
+		t.Fatalf("exit code %d, want %d: %+v", r.code, exitFailed, r)
+	}
+	if !strings.Contains(r.stderr, "promote: copied 0/2 images, 2 failed, 0 B of ") {
+		t.Errorf("the progress does not end at what was copied:\n%s", r.stderr)
+	}
+	for _, out := range []string{r.stdout, r.stderr} {
+		if strings.Contains(out, "_state") || strings.Contains(out, " b ") {
+			t.Errorf("output holds an upload's state or another unit:\n%s", out)
+		}
+	}
+	for _, line := range strings.Split(strings.TrimRight(r.stderr, "\n"), "\n") {
+		if !strings.HasPrefix(line, "promote") && !strings.HasPrefix(line, "  ") {
+			t.Errorf("a continuation line is not indented: %q\n%s", line, r.stderr)
+		}
+	}
+	if !strings.Contains(r.stdout, "  copy failed  "+images[0]+"@sha256:") || !strings.Contains(r.stdout, "\n               copying blob sha256:") {
+		t.Errorf("the report's copy lines are not folded:\n%s", r.stdout)
+	}
+}
+
+func TestPrintErrorIndentsContinuation(t *testing.T) {
+	var stderr strings.Builder
+	c := &command{stderr: &stderr, verb: verb{name: "promote"}}
+	c.printError(errors.Join(errors.New("copying failed:\nfirst cause\n  nested\n"), errors.New("second")))
+	want := "promote promote: copying failed:\n  first cause\n    nested\npromote promote: second\n"
+	if stderr.String() != want {
+		t.Errorf("printError wrote\n%q, want\n%q", stderr.String(), want)
 	}
 }
