@@ -101,6 +101,8 @@ const exitCodes = `Exit codes:
      nothing was sent to any registry
   3  the registry is not as before: a tag could not be put back, a placeholder could not be
      deleted, or another run moved tags meanwhile; the report says which tag is at which digest
+  130, 143  a second Ctrl-C (SIGINT) or SIGTERM exited at once, with no report; the first one
+     cancels the run, puts back what it moved (within the restore's own minute) and reports
 A summary that cannot be written after the operation ran is a warning; the exit code stays the
 operation's. With --json, stdout holds one JSON report for every outcome, exit 2 included.
 `
