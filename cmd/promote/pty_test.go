@@ -268,16 +268,20 @@ func TestTerminalCopyStops(t *testing.T) {
 // deadline, and a second one exits at once, with 130.
 func TestSecondSignalExits(t *testing.T) {
 	_, proxy, images := registry(t)
-	var failed atomic.Bool
+	// The first image's tag moves, the second's is refused; every
+	// manifest written after both, which is the restore's, is held.
+	var moved, refused atomic.Bool
 	proxy.SetFault(func(r *http.Request, _ int) registrytest.Fault {
 		switch {
 		case r.Method != http.MethodPut || !strings.Contains(r.URL.Path, "/manifests/"):
 			return registrytest.Pass()
 		case strings.Contains(r.URL.Path, "/platform-tenant/manifests/latest"):
-			failed.Store(true)
+			refused.Store(true)
 			return registrytest.Reply(http.StatusForbidden)
-		case failed.Load():
+		case moved.Load() && refused.Load():
 			return registrytest.Fault{Kind: registrytest.FaultStallRequest, Delay: 10 * time.Minute}
+		case strings.Contains(r.URL.Path, "/platform/manifests/latest"):
+			moved.Store(true)
 		}
 		return registrytest.Pass()
 	})
