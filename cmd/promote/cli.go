@@ -62,9 +62,18 @@ type command struct {
 	// json is set when the report goes to stdout as JSON. Until the flags
 	// are parsed, it is read from the arguments as they stand.
 	json bool
+	// console takes the notices that come while the command runs; nil
+	// when there are none.
+	console *console
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	return runOn(ctx, args, stdin, stdout, stderr, getenv, nil)
+}
+
+// runOn is run with con, where notices that come while the command runs
+// are written; nil when there are none.
+func runOn(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, con *console) int {
 	if len(args) == 0 {
 		usage(stderr)
 		return exitUsage
@@ -83,7 +92,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stdout, "%s %s\ngo-containerregistry %s\n", programName, promote.Version(), promote.RegistryLibraryVersion())
 		return exitOK
 	}
-	c := &command{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, json: jsonRequested(args[1:])}
+	c := &command{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, json: jsonRequested(args[1:]), console: con}
 	v, ok := findVerb(args[0])
 	if !ok {
 		return c.invalid(fmt.Errorf("unknown command %q; run '%s --help' for the commands", args[0], programName))
@@ -185,7 +194,7 @@ func (c *command) prepare() (*request, error) {
 	if o.insecure {
 		popts = append(popts, promote.WithInsecure())
 	}
-	req.progress = newProgressView(c.stderr, o.progress || (!o.set["progress"] && !o.jsonOut))
+	req.progress = newProgressView(c.stderr, o.progress || (!o.set["progress"] && !o.jsonOut), c.console)
 	popts = append(popts, req.progress.options()...)
 	req.promoter, err = promote.New(cfg, popts...)
 	errs = append(errs, err)

@@ -25,7 +25,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -35,8 +34,9 @@ func main() {
 	ctx, cancel := context.WithCancel(context.Background())
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
-	go onSignals(signals, cancel, os.Stderr, os.Exit)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	con := &console{w: os.Stderr}
+	go onSignals(signals, cancel, con, os.Exit)
+	code := runOn(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv, con)
 	signal.Stop(signals)
 	cancel()
 	os.Exit(code)
@@ -45,12 +45,16 @@ func main() {
 // onSignals cancels the run at the first signal and exits at the second,
 // with 128 plus the signal's number, as a shell reports a process that a
 // signal ended.
-func onSignals(signals <-chan os.Signal, cancel context.CancelFunc, stderr io.Writer, exit func(int)) {
+//
+// The first notice goes above the live progress line, which can make it
+// wait for the renderer: it is written from a goroutine of its own, so
+// that the second signal is heard whatever happens to it.
+func onSignals(signals <-chan os.Signal, cancel context.CancelFunc, con *console, exit func(int)) {
 	s := <-signals
-	fmt.Fprintf(stderr, "\n%s: %s: stopping; tags already moved are put back. Press Ctrl-C again to exit at once.\n", programName, signalName(s))
 	cancel()
+	go con.notice(fmt.Sprintf("%s: %s: stopping; a tag this run moved is put back. Press Ctrl-C again to exit at once.", programName, signalName(s)))
 	s = <-signals
-	fmt.Fprintf(stderr, "\n%s: %s again: exiting at once; the report is not printed, and tags may be left mixed: run '%s status'\n", programName, signalName(s), programName)
+	fmt.Fprintf(con.w, "\n%s: %s again: exiting at once, without the report; tags may be left mixed: run '%s status'\n", programName, signalName(s), programName)
 	exit(signalExitCode(s))
 }
 

@@ -23,12 +23,33 @@ const progressDrainTimeout = 5 * time.Second
 
 // newProgressView draws the copy's progress on stderr, unless off: one
 // live line on a terminal, else a line every few seconds. It returns nil
-// when off.
-func newProgressView(stderr io.Writer, on bool) *progressView {
+// when off. While its live line is drawn, con's notices go above it.
+func newProgressView(stderr io.Writer, on bool, con *console) *progressView {
 	if !on {
 		return nil
 	}
-	return &progressView{w: stderr, terminal: isTerminal(stderr), every: progressEvery, ended: make(chan struct{})}
+	return &progressView{w: stderr, terminal: isTerminal(stderr), every: progressEvery, ended: make(chan struct{}), console: con}
+}
+
+// console writes the notices that can come while the live line is drawn,
+// such as a signal's: above the line, through mpb, so that the line and
+// the notice do not erase each other.
+type console struct {
+	w    io.Writer
+	bars atomic.Pointer[mpb.Progress]
+}
+
+// notice writes msg as a line of its own. It may wait for mpb's renderer;
+// a caller that must not wait calls it from a goroutine of its own.
+func (c *console) notice(msg string) {
+	if bars := c.bars.Load(); bars != nil {
+		// The carriage return starts the line afresh after the
+		// terminal's echo of ^C.
+		if _, err := io.WriteString(bars, "\r"+msg+"\n"); err == nil {
+			return
+		}
+	}
+	io.WriteString(c.w, msg+"\n")
 }
 
 // options are the core options that feed the view.
@@ -64,6 +85,7 @@ type progressView struct {
 	w        io.Writer
 	terminal bool
 	every    time.Duration
+	console  *console // nil when there are no notices
 
 	state atomic.Int32
 	// ended is closed once the last state is drawn.
@@ -118,6 +140,9 @@ func (v *progressView) draw(p promote.CopyProgress) {
 				return byteCounts(s.Current, s.Total, time.Since(start))
 			}, decor.WCSyncSpace)))
 		v.bar.SetTotal(p.Bytes, false)
+		if v.console != nil {
+			v.console.bars.Store(v.bars)
+		}
 	}
 	v.bar.SetCurrent(p.BytesDone)
 	if !p.Done {
@@ -129,6 +154,9 @@ func (v *progressView) draw(p promote.CopyProgress) {
 		v.bar.Abort(false)
 	}
 	v.bars.Wait()
+	if v.console != nil {
+		v.console.bars.Store(nil)
+	}
 }
 
 // wait returns once the view has drawn the copy's last state, so that

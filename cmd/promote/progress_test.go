@@ -49,7 +49,7 @@ func TestProgressView(t *testing.T) {
 			if tc.terminal {
 				w, closeTerminal = terminal(t, &out)
 			}
-			v := newProgressView(w, true)
+			v := newProgressView(w, true, nil)
 			v.every = time.Hour
 			if v.terminal != tc.terminal {
 				t.Fatalf("terminal = %t", v.terminal)
@@ -107,7 +107,7 @@ func terminal(t *testing.T, out io.Writer) (tty *os.File, closeTerminal func()) 
 // has drawn nothing draws nothing, even if the copy's calls come late.
 func TestProgressViewAfterWait(t *testing.T) {
 	var out bytes.Buffer
-	v := newProgressView(&out, true)
+	v := newProgressView(&out, true, nil)
 	done := make(chan struct{})
 	go func() {
 		v.wait()

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -310,5 +311,51 @@ func TestSecondSignalExits(t *testing.T) {
 	}
 	if out := r.out.String(); !strings.Contains(out, "exiting at once") {
 		t.Errorf("the terminal does not say that it exits:\n%s", tail(out))
+	}
+}
+
+func TestOnSignals(t *testing.T) {
+	cases := []struct {
+		signal os.Signal
+		code   int
+	}{{os.Interrupt, 130}, {syscall.SIGTERM, 143}}
+	for _, tc := range cases {
+		t.Run(tc.signal.String(), func(t *testing.T) {
+			signals := make(chan os.Signal, 2)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var out syncBuffer
+			exited := make(chan int, 1)
+			go onSignals(signals, cancel, &console{w: &out}, func(code int) { exited <- code })
+			signals <- tc.signal
+			select {
+			case <-ctx.Done():
+			case <-time.After(5 * time.Second):
+				t.Fatal("the first signal did not cancel the run")
+			}
+			select {
+			case code := <-exited:
+				t.Fatalf("the first signal exited with %d", code)
+			case <-time.After(50 * time.Millisecond):
+			}
+			signals <- tc.signal
+			select {
+			case code := <-exited:
+				if code != tc.code {
+					t.Errorf("exit code %d, want %d", code, tc.code)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the second signal did not exit")
+			}
+			// The first notice is written from a goroutine of its own.
+			for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), "stopping"); time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					break
+				}
+			}
+			if got := out.String(); !strings.Contains(got, "stopping") || !strings.Contains(got, "exiting at once") {
+				t.Errorf("notices: %q", got)
+			}
+		})
 	}
 }
