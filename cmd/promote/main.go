@@ -52,7 +52,11 @@ func main() {
 func onSignals(signals <-chan os.Signal, cancel context.CancelFunc, con *console, exit func(int)) {
 	s := <-signals
 	cancel()
-	go con.notice(fmt.Sprintf("%s: %s: stopping; a tag this run moved is put back. Press Ctrl-C again to exit at once.", programName, signalName(s)))
+	again := "Press Ctrl-C again"
+	if s != os.Interrupt {
+		again = "Send it again"
+	}
+	go con.notice(fmt.Sprintf("%s: %s: stopping; any tag this run moved is put back. %s to exit at once.", programName, signalName(s), again))
 	s = <-signals
 	fmt.Fprintf(con.w, "\n%s: %s again: exiting at once, without the report; tags may be left mixed: run '%s status'\n", programName, signalName(s), programName)
 	exit(signalExitCode(s))
