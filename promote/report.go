@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
-	"strconv"
 	"strings"
-	"unicode"
+
+	"github.com/molecule-ai/promote/internal/safetext"
 )
 
 // Outcome is what happened to one image in an operation.
@@ -215,47 +215,7 @@ func (r *Report) Text() string {
 		}
 	}
 	r.copiesText(&b)
-	return noWorkflowCommands(escapeControls(b.String()))
-}
-
-// escapeControls shows the control characters of registry text, such as a
-// terminal escape in an error body, as Go escapes; newlines and tabs stay.
-func escapeControls(s string) string {
-	if !strings.ContainsFunc(s, isControl) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if isControl(r) {
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-func isControl(r rune) bool {
-	return r != '\n' && r != '\t' && unicode.IsControl(r)
-}
-
-// noWorkflowCommands keeps registry text from passing for a GitHub workflow
-// command, which a runner reads from any output line that begins with "::"
-// after spaces: such a line gets a "| " in front. promote writes no
-// workflow command itself.
-func noWorkflowCommands(s string) string {
-	if !strings.Contains(s, "::") {
-		return s
-	}
-	var b strings.Builder
-	for line := range strings.Lines(s) {
-		if strings.HasPrefix(strings.TrimLeft(line, " \t"), "::") {
-			b.WriteString("| ")
-		}
-		b.WriteString(line)
-	}
-	return b.String()
+	return safetext.Output(b.String())
 }
 
 // Reference is the reference an entry is shown under: its target, except

@@ -8,14 +8,13 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/molecule-ai/promote/internal/demo"
+	"github.com/molecule-ai/promote/internal/safetext"
 	"github.com/molecule-ai/promote/promote"
 )
 
@@ -391,37 +390,8 @@ func (c *command) printReport(rep *promote.Report) {
 // below it.
 func (c *command) printError(err error) {
 	for _, e := range flatten(err) {
-		fmt.Fprint(c.stderr, noWorkflowCommands(escapeControls(fmt.Sprintf("%s: %s\n", c.prefix(), indentContinuation(e.Error())))))
+		fmt.Fprint(c.stderr, safetext.Output(fmt.Sprintf("%s: %s\n", c.prefix(), indentContinuation(e.Error()))))
 	}
-}
-
-// escapeControls shows the control characters of registry text in an
-// error, such as a terminal escape, as Go escapes; newlines and tabs stay.
-func escapeControls(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if r != '\n' && r != '\t' && unicode.IsControl(r) {
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// noWorkflowCommands keeps registry text in an error from passing for a
-// GitHub workflow command, which a runner reads from any output line that
-// begins with "::" after spaces: such a line gets a "| " in front.
-func noWorkflowCommands(s string) string {
-	var b strings.Builder
-	for line := range strings.Lines(s) {
-		if strings.HasPrefix(strings.TrimLeft(line, " \t"), "::") {
-			b.WriteString("| ")
-		}
-		b.WriteString(line)
-	}
-	return b.String()
 }
 
 // indentContinuation indents every line of msg after the first by two

@@ -219,23 +219,3 @@ func TestSignatureTextIsNotExecuted(t *testing.T) {
 		t.Errorf("the summary holds raw HTML, or lost the text:\n%s", md)
 	}
 }
-
-func TestEscapeControls(t *testing.T) {
-	if got, want := escapeControls("a\x1b[2J\tb\nc\r"), `a\x1b[2J`+"\tb\nc"+`\r`; got != want {
-		t.Errorf("escapeControls = %q, want %q", got, want)
-	}
-}
-
-func TestNoWorkflowCommands(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"promote verify: failed\n", "promote verify: failed\n"},
-		{"a\n::error::x\n", "a\n| ::error::x\n"},
-		{"a\n  \t::warning::x", "a\n|   \t::warning::x"},
-		{"a :: b\n", "a :: b\n"},
-	}
-	for _, tt := range tests {
-		if got := noWorkflowCommands(tt.in); got != tt.want {
-			t.Errorf("noWorkflowCommands(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
