@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -271,7 +273,7 @@ func TestActionFailures(t *testing.T) {
 	}{
 		{
 			name:   "failed",
-			stderr: daggerError(failure(failedImages(2, "not found\nsecond line"), cause)),
+			stderr: daggerError(failure("promote", failedImages(2, "not found\nsecond line"), cause)),
 			exit:   1, result: "failed",
 			annotations: []string{
 				"::error title=Promotion failed%3A ghcr.io/acme/app-00%3Alatest::failed: not found; second line",
@@ -280,7 +282,7 @@ func TestActionFailures(t *testing.T) {
 		},
 		{
 			name:   "mixed",
-			stderr: daggerError(failure(mixed, fmt.Errorf("%w: one tag could not be put back", promote.ErrMixedState))),
+			stderr: daggerError(failure("promote", mixed, fmt.Errorf("%w: one tag could not be put back", promote.ErrMixedState))),
 			exit:   3, result: "mixed",
 			annotations: []string{
 				"::error title=Promotion failed%3A ghcr.io/acme/app-00%3Alatest::failed: PUT refused",
@@ -289,7 +291,7 @@ func TestActionFailures(t *testing.T) {
 		},
 		{
 			name: "incomplete status",
-			stderr: daggerError(failure(&promote.Report{Action: "status", Result: promote.ResultIncomplete, Images: []promote.Image{
+			stderr: daggerError(failure("status", &promote.Report{Action: "status", Result: promote.ResultIncomplete, Images: []promote.Image{
 				{Target: "ghcr.io/acme/app-00:latest", Outcome: promote.OutcomeCurrent, Digest: "sha256:" + strings.Repeat("1", 64)},
 				{Target: "ghcr.io/acme/app-01:latest", Outcome: promote.OutcomeMissing, Detail: "the tag does not exist"},
 			}}, fmt.Errorf("%w: 1 of 2 target tags are not in place", promote.ErrIncomplete))),
@@ -298,7 +300,7 @@ func TestActionFailures(t *testing.T) {
 		},
 		{
 			name:   "more failing images than GitHub shows",
-			stderr: daggerError(failure(failedImages(12, "not found"), cause)),
+			stderr: daggerError(failure("promote", failedImages(12, "not found"), cause)),
 			exit:   1, result: "failed",
 			annotations: append(slices.Repeat([]string{"::error title=Promotion failed%3A ghcr.io/acme/app-"}, 9),
 				"::error title=Promotion failed::12 tags failed; the job summary lists every one"),
@@ -342,13 +344,17 @@ func TestActionFailures(t *testing.T) {
 func TestActionSummaryFenceHoldsAnyText(t *testing.T) {
 	t.Parallel()
 	text := "a line\n```\n# not a heading\n`````text\nlast"
-	run := runAction(t, promoteInputs, "", "", daggerError(failure(failedImages(1, "odd"), errors.New(text))), 1)
+	run := runAction(t, promoteInputs, "", "", daggerError(failure("promote", failedImages(1, "odd"), errors.New(text))), 1)
 	fence := "``````"
 	if !strings.Contains(run.summary, "\n"+fence+"text\n"+text+"\n") || !strings.HasSuffix(run.summary, "\n"+fence+"\n") {
 		t.Errorf("the summary does not fence the error in %s:\n%s", fence, run.summary)
 	}
 }
 
+// TestActionRefusesBadInputBeforeDagger gives the action's script inputs
+// that only it can check: which function the command names, the booleans
+// it branches on, inputs the command takes no argument for, inputs given
+// empty, and values that would pass for a flag.
 func TestActionRefusesBadInputBeforeDagger(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -357,32 +363,25 @@ func TestActionRefusesBadInputBeforeDagger(t *testing.T) {
 		want string
 	}{
 		{"unknown command", map[string]string{"PROMOTE_COMMAND": "deploy"}, "command must be"},
-		{"sha with a command in it", map[string]string{"PROMOTE_SHA": "abc1234; rm -rf /"}, "sha must be"},
+		{"no sha", map[string]string{"PROMOTE_SHA": ""}, "sha is required"},
 		{"status with a sha", map[string]string{"PROMOTE_COMMAND": "status"}, "status takes no sha"},
 		{"dry-run not a boolean", map[string]string{"PROMOTE_DRY_RUN": "yes"}, "dry-run must be"},
 		{"forward-only on rollback", map[string]string{"PROMOTE_COMMAND": "rollback"}, "forward-only applies to promote only"},
-		{"timeout not a duration", map[string]string{"PROMOTE_TIMEOUT": "5 minutes"}, "timeout must be"},
 		{"image as a flag", map[string]string{"PROMOTE_IMAGES": "ghcr.io/a/b,--dry-run"}, "starts with a dash"},
-		{"token without a username", map[string]string{"PROMOTE_USERNAME": ""}, "a token needs a username"},
+		{"sha as a flag", map[string]string{"PROMOTE_SHA": "--help"}, "sha must not start with a dash"},
+		{"timeout as a flag", map[string]string{"PROMOTE_TIMEOUT": "-1m"}, "timeout must not start with a dash"},
 		{"username as a flag", map[string]string{"PROMOTE_USERNAME": "--help"}, "username must not start with a dash"},
 		{"source tag as a flag", map[string]string{"PROMOTE_SOURCE_TAG": "-v"}, "source-tag must not start with a dash"},
 		{"registry service not an address", map[string]string{"PROMOTE_REGISTRY_SERVICE": "localhost:5000"}, "registry-service must be"},
-		{"both identities", map[string]string{"PROMOTE_CERTIFICATE_IDENTITY": signer, "PROMOTE_CERTIFICATE_IDENTITY_REGEXP": "^https://github.com/acme/"}, "not both"},
-		{"issuer without an identity", map[string]string{"PROMOTE_CERTIFICATE_OIDC_ISSUER": "https://token.actions.githubusercontent.com"}, "certificate-oidc-issuer needs"},
-		{"issuer not an address", map[string]string{"PROMOTE_CERTIFICATE_IDENTITY": signer, "PROMOTE_CERTIFICATE_OIDC_ISSUER": "token.actions.githubusercontent.com"}, "certificate-oidc-issuer must be"},
 		{"identity as a flag", map[string]string{"PROMOTE_CERTIFICATE_IDENTITY": "--help"}, "certificate-identity must not start with a dash"},
 		{"regexp as a flag", map[string]string{"PROMOTE_CERTIFICATE_IDENTITY_REGEXP": "-x"}, "certificate-identity-regexp must not start with a dash"},
 		{"require-provenance not a boolean", map[string]string{"PROMOTE_REQUIRE_PROVENANCE": "yes"}, "require-provenance must be"},
-		{"provenance without an identity", map[string]string{"PROMOTE_REQUIRE_PROVENANCE": "true", "PROMOTE_SHA": fullSHA}, "require-provenance needs certificate-identity"},
-		{"provenance with a short sha", map[string]string{"PROMOTE_REQUIRE_PROVENANCE": "true", "PROMOTE_CERTIFICATE_IDENTITY": signer}, "full 40-character sha"},
 		{"provenance on rollback", map[string]string{"PROMOTE_COMMAND": "rollback", "PROMOTE_FORWARD_ONLY": "false", "PROMOTE_REQUIRE_PROVENANCE": "true", "PROMOTE_CERTIFICATE_IDENTITY": signer, "PROMOTE_SHA": fullSHA}, "verify and promote only"},
 		{"identity given empty", map[string]string{"PROMOTE_CERTIFICATE_IDENTITY": ""}, "certificate-identity is given but empty"},
 		{"regexp given empty", map[string]string{"PROMOTE_CERTIFICATE_IDENTITY_REGEXP": ""}, "certificate-identity-regexp is given but empty"},
 		{"issuer given empty", map[string]string{"PROMOTE_SHA": fullSHA, "PROMOTE_CERTIFICATE_IDENTITY": signer, "PROMOTE_CERTIFICATE_OIDC_ISSUER": ""}, "certificate-oidc-issuer is given but empty"},
 		{"GitHub claim given empty", map[string]string{"PROMOTE_SHA": fullSHA, "PROMOTE_CERTIFICATE_IDENTITY": signer, "PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_REPOSITORY": ""}, "certificate-github-workflow-repository is given but empty"},
-		{"GitHub claim without an identity", map[string]string{"PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_TRIGGER": "push"}, "certificate-github-workflow-trigger needs certificate-identity"},
 		{"GitHub claim as a flag", map[string]string{"PROMOTE_SHA": fullSHA, "PROMOTE_CERTIFICATE_IDENTITY": signer, "PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_REF": "--help"}, "certificate-github-workflow-ref must not start with a dash"},
-		{"a policy with a short sha", map[string]string{"PROMOTE_CERTIFICATE_IDENTITY": signer}, "a signature policy needs the full 40-character sha"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -395,6 +394,174 @@ func TestActionRefusesBadInputBeforeDagger(t *testing.T) {
 				t.Errorf("annotations %q, want one saying %q", run.annotations, tt.want)
 			}
 		})
+	}
+}
+
+// TestActionBadInputRefusedByTheModule passes inputs that the module
+// checks, as the CLI does, to dagger as they are; the fake dagger fails
+// with the module's own error for that input, and the action exits 2 with
+// result=error, learning so from the report that the error carries.
+func TestActionBadInputRefusedByTheModule(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const github = "https://token.actions.githubusercontent.com"
+	module := func() *Promote { return New(nil, "", nil, nil) }
+	tests := []struct {
+		name string
+		env  map[string]string
+		// refusal is the module's error for the input.
+		refusal func() error
+		// passed are words dagger must be given, one after another.
+		passed []string
+		want   string
+	}{
+		{
+			name: "sha with a command in it",
+			env:  map[string]string{"PROMOTE_SHA": "abc1234; rm -rf /"},
+			refusal: func() error {
+				_, err := module().Promote(ctx, "abc1234; rm -rf /", false, false, true, nil, "5m", false)
+				return err
+			},
+			passed: []string{"--sha", "abc1234; rm -rf /"}, want: "expected a git commit sha",
+		},
+		{
+			name: "timeout not a duration",
+			env:  map[string]string{"PROMOTE_TIMEOUT": "5 minutes", "PROMOTE_FORWARD_ONLY": "false"},
+			refusal: func() error {
+				_, err := module().Promote(ctx, "abcdef0", false, false, false, nil, "5 minutes", false)
+				return err
+			},
+			passed: []string{"--timeout", "5 minutes"}, want: "positive duration",
+		},
+		{
+			name: "token without a username",
+			env:  map[string]string{"PROMOTE_USERNAME": ""},
+			refusal: func() error {
+				// What the module's promoter meets once it has read the secret.
+				_, err := promote.New(module().config(), promote.WithCredentials("ghcr.io", "", "tok-never-print-me"))
+				return failure("promote", nil, err)
+			},
+			passed: []string{"--username", ""}, want: "username",
+		},
+		{
+			name: "both identities",
+			env:  map[string]string{"PROMOTE_SHA": fullSHA, "PROMOTE_CERTIFICATE_IDENTITY": signer, "PROMOTE_CERTIFICATE_IDENTITY_REGEXP": "^https://github.com/acme/"},
+			refusal: func() error {
+				m, err := module().WithSignaturePolicy(signer, "^https://github.com/acme/", github, "", "", "", "", "")
+				if err != nil {
+					return err
+				}
+				_, err = m.Promote(ctx, fullSHA, false, false, false, nil, "5m", false)
+				return err
+			},
+			passed: []string{"with-signature-policy", "--identity", signer, "--identity-regexp", "^https://github.com/acme/", "--issuer", github},
+			want:   "not both",
+		},
+		{
+			name: "issuer without an identity",
+			env:  map[string]string{"PROMOTE_CERTIFICATE_OIDC_ISSUER": github},
+			refusal: func() error {
+				_, err := module().WithSignaturePolicy("", "", github, "", "", "", "", "")
+				return err
+			},
+			passed: []string{"with-signature-policy", "--issuer", github}, want: "identity and identityRegexp are both empty",
+		},
+		{
+			name: "GitHub claim without an identity",
+			env:  map[string]string{"PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_TRIGGER": "push"},
+			refusal: func() error {
+				_, err := module().WithSignaturePolicy("", "", "", "", "", "", "push", "")
+				return err
+			},
+			passed: []string{"with-signature-policy", "--issuer", "", "--github-workflow-trigger", "push"}, want: "identity and identityRegexp are both empty",
+		},
+		{
+			name: "provenance without an identity",
+			env:  map[string]string{"PROMOTE_REQUIRE_PROVENANCE": "true", "PROMOTE_SHA": fullSHA},
+			refusal: func() error {
+				_, err := module().Promote(ctx, fullSHA, false, false, false, nil, "5m", true)
+				return err
+			},
+			passed: []string{"--require-provenance"}, want: "certificate identity",
+		},
+		{
+			name: "a policy with a short sha",
+			env:  map[string]string{"PROMOTE_CERTIFICATE_IDENTITY": signer},
+			refusal: func() error {
+				m, err := module().WithSignaturePolicy(signer, "", github, "", "", "", "", "")
+				if err != nil {
+					return err
+				}
+				_, err = m.Promote(ctx, "abcdef0", false, false, false, nil, "5m", false)
+				return err
+			},
+			passed: []string{"with-signature-policy", "--identity", signer, "--issuer", github}, want: "full 40-character",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.refusal()
+			if !errors.Is(err, promote.ErrInvalidInput) {
+				t.Fatalf("the module's error %v is not an invalid input", err)
+			}
+			run := runAction(t, promoteInputsWith(tt.env), "", "", daggerError(err), 1)
+			if run.exit != 2 || run.outputs != "result=error\n" {
+				t.Errorf("exit %d, outputs %q; want exit 2, result=error", run.exit, run.outputs)
+			}
+			if !containsRun(run.args, tt.passed) {
+				t.Errorf("dagger ran with %q, want %q in it", run.args, tt.passed)
+			}
+			if len(run.annotations) != 1 || !strings.Contains(run.annotations[0], tt.want) {
+				t.Errorf("annotations %q, want one saying %q", run.annotations, tt.want)
+			}
+			if !strings.Contains(run.summary, "an input was refused before any request") || strings.Contains(run.summary, "report: {") {
+				t.Errorf("the summary does not explain the refusal, or shows the report line:\n%s", run.summary)
+			}
+		})
+	}
+}
+
+// containsRun reports whether words holds run, one after another.
+func containsRun(words, run []string) bool {
+	for i := 0; i+len(run) <= len(words); i++ {
+		if slices.Equal(words[i:i+len(run)], run) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestActionReadsTheReportNotTheTable fails a call whose error text holds
+// a table and a result line that the report line contradicts: the action
+// takes the outcome, and its annotations, from the report alone.
+func TestActionReadsTheReportNotTheTable(t *testing.T) {
+	t.Parallel()
+	mixed := &promote.Report{Action: "promote", SHA: "abcdef0", Result: promote.ResultMixed, Error: "promote: one tag could not be put back", Images: []promote.Image{
+		{Target: "ghcr.io/acme/app-00:latest", Outcome: promote.OutcomeRestored, Detail: "put back"},
+		{Source: "ghcr.io/acme/app-01:staging-abcdef0", Target: "ghcr.io/acme/app-01:latest", Digest: "sha256:" + strings.Repeat("1", 64), Outcome: promote.OutcomeConflict, Detail: "moved by another run\n  to sha256:2"},
+	}}
+	js, err := json.Marshal(mixed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := "Error: promote: one tag could not be put back\n\nresult: failed\n" + failureTableHeader +
+		"\nghcr.io/acme/app-00:latest | failed | - | from the table\n\nreport: " + string(js) + traceparent + "\n"
+	run := runAction(t, promoteInputs, "", "", stderr, 1)
+	if run.exit != 3 || run.outputs != "result=mixed\n" {
+		t.Errorf("exit %d, outputs %q; want 3, result=mixed, as the report says", run.exit, run.outputs)
+	}
+	want := []string{"::error title=Promotion failed%3A ghcr.io/acme/app-01%3Alatest::conflict: moved by another run; to sha256:2"}
+	if !slices.Equal(run.annotations, want) {
+		t.Errorf("annotations\n%q, want\n%q", run.annotations, want)
+	}
+	if strings.Contains(run.summary, "report: {") || !strings.Contains(run.summary, "Result **mixed**") {
+		t.Errorf("the summary:\n%s", run.summary)
+	}
+	// A report line that is not JSON is no report.
+	bad := runAction(t, promoteInputs, "", "", "Error: boom\n\nresult: mixed\nreport: {not json"+traceparent+"\n", 1)
+	if bad.exit != 1 || bad.outputs != "result=error\n" || len(bad.annotations) != 1 {
+		t.Errorf("unreadable report: exit %d, outputs %q, annotations %q; want dagger's status, result=error, one annotation", bad.exit, bad.outputs, bad.annotations)
 	}
 }
 

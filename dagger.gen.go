@@ -241,21 +241,26 @@ func (r *Report) UnmarshalJSON(bs []byte) error {
 
 func (r ReportImage) MarshalJSON() ([]byte, error) {
 	var concrete struct {
-		Repository       string
-		Source           string
-		Target           string
-		Digest           string
-		PreviousDigest   string
-		Outcome          string
-		Detail           string
-		Revision         string
-		Platforms        []string
-		SignedBy         string
-		SignatureIssuer  string
-		SignatureCommit  string
-		SignatureFoundIn string
-		TransparencyLog  bool
-		ProvenanceCommit string
+		Repository        string
+		Source            string
+		Target            string
+		Digest            string
+		PreviousDigest    string
+		Outcome           string
+		Detail            string
+		Revision          string
+		Platforms         []string
+		SignedBy          string
+		SignatureIssuer   string
+		SignatureCommit   string
+		SignatureFoundIn  string
+		TransparencyLog   bool
+		ProvenanceCommit  string
+		SignatureKey      string
+		ProvenanceFoundIn string
+		MediaType         string
+		Created           string
+		Tags              []*ReportTag
 	}
 	concrete.Repository = r.Repository
 	concrete.Source = r.Source
@@ -272,26 +277,36 @@ func (r ReportImage) MarshalJSON() ([]byte, error) {
 	concrete.SignatureFoundIn = r.SignatureFoundIn
 	concrete.TransparencyLog = r.TransparencyLog
 	concrete.ProvenanceCommit = r.ProvenanceCommit
+	concrete.SignatureKey = r.SignatureKey
+	concrete.ProvenanceFoundIn = r.ProvenanceFoundIn
+	concrete.MediaType = r.MediaType
+	concrete.Created = r.Created
+	concrete.Tags = r.Tags
 	return json.Marshal(&concrete)
 }
 
 func (r *ReportImage) UnmarshalJSON(bs []byte) error {
 	var concrete struct {
-		Repository       string
-		Source           string
-		Target           string
-		Digest           string
-		PreviousDigest   string
-		Outcome          string
-		Detail           string
-		Revision         string
-		Platforms        []string
-		SignedBy         string
-		SignatureIssuer  string
-		SignatureCommit  string
-		SignatureFoundIn string
-		TransparencyLog  bool
-		ProvenanceCommit string
+		Repository        string
+		Source            string
+		Target            string
+		Digest            string
+		PreviousDigest    string
+		Outcome           string
+		Detail            string
+		Revision          string
+		Platforms         []string
+		SignedBy          string
+		SignatureIssuer   string
+		SignatureCommit   string
+		SignatureFoundIn  string
+		TransparencyLog   bool
+		ProvenanceCommit  string
+		SignatureKey      string
+		ProvenanceFoundIn string
+		MediaType         string
+		Created           string
+		Tags              []*ReportTag
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -312,20 +327,29 @@ func (r *ReportImage) UnmarshalJSON(bs []byte) error {
 	r.SignatureFoundIn = concrete.SignatureFoundIn
 	r.TransparencyLog = concrete.TransparencyLog
 	r.ProvenanceCommit = concrete.ProvenanceCommit
+	r.SignatureKey = concrete.SignatureKey
+	r.ProvenanceFoundIn = concrete.ProvenanceFoundIn
+	r.MediaType = concrete.MediaType
+	r.Created = concrete.Created
+	r.Tags = concrete.Tags
 	return nil
 }
 
 func (r ReportCopy) MarshalJSON() ([]byte, error) {
 	var concrete struct {
-		Source        string
-		Destination   string
-		Outcome       string
-		Manifests     int
-		Blobs         int
-		Bytes         int
-		Referrers     []string
-		SignatureTags []string
-		Detail        string
+		Source          string
+		Destination     string
+		Outcome         string
+		Manifests       int
+		Blobs           int
+		Bytes           int
+		ManifestsCopied int
+		BlobsCopied     int
+		BytesCopied     int
+		Mounted         int
+		Referrers       []string
+		SignatureTags   []string
+		Detail          string
 	}
 	concrete.Source = r.Source
 	concrete.Destination = r.Destination
@@ -333,6 +357,10 @@ func (r ReportCopy) MarshalJSON() ([]byte, error) {
 	concrete.Manifests = r.Manifests
 	concrete.Blobs = r.Blobs
 	concrete.Bytes = r.Bytes
+	concrete.ManifestsCopied = r.ManifestsCopied
+	concrete.BlobsCopied = r.BlobsCopied
+	concrete.BytesCopied = r.BytesCopied
+	concrete.Mounted = r.Mounted
 	concrete.Referrers = r.Referrers
 	concrete.SignatureTags = r.SignatureTags
 	concrete.Detail = r.Detail
@@ -341,15 +369,19 @@ func (r ReportCopy) MarshalJSON() ([]byte, error) {
 
 func (r *ReportCopy) UnmarshalJSON(bs []byte) error {
 	var concrete struct {
-		Source        string
-		Destination   string
-		Outcome       string
-		Manifests     int
-		Blobs         int
-		Bytes         int
-		Referrers     []string
-		SignatureTags []string
-		Detail        string
+		Source          string
+		Destination     string
+		Outcome         string
+		Manifests       int
+		Blobs           int
+		Bytes           int
+		ManifestsCopied int
+		BlobsCopied     int
+		BytesCopied     int
+		Mounted         int
+		Referrers       []string
+		SignatureTags   []string
+		Detail          string
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -361,9 +393,49 @@ func (r *ReportCopy) UnmarshalJSON(bs []byte) error {
 	r.Manifests = concrete.Manifests
 	r.Blobs = concrete.Blobs
 	r.Bytes = concrete.Bytes
+	r.ManifestsCopied = concrete.ManifestsCopied
+	r.BlobsCopied = concrete.BlobsCopied
+	r.BytesCopied = concrete.BytesCopied
+	r.Mounted = concrete.Mounted
 	r.Referrers = concrete.Referrers
 	r.SignatureTags = concrete.SignatureTags
 	r.Detail = concrete.Detail
+	return nil
+}
+
+func (r ReportTag) MarshalJSON() ([]byte, error) {
+	var concrete struct {
+		Tag      string
+		Digest   string
+		Unknown  bool
+		Revision string
+		Note     string
+	}
+	concrete.Tag = r.Tag
+	concrete.Digest = r.Digest
+	concrete.Unknown = r.Unknown
+	concrete.Revision = r.Revision
+	concrete.Note = r.Note
+	return json.Marshal(&concrete)
+}
+
+func (r *ReportTag) UnmarshalJSON(bs []byte) error {
+	var concrete struct {
+		Tag      string
+		Digest   string
+		Unknown  bool
+		Revision string
+		Note     string
+	}
+	err := json.Unmarshal(bs, &concrete)
+	if err != nil {
+		return err
+	}
+	r.Tag = concrete.Tag
+	r.Digest = concrete.Digest
+	r.Unknown = concrete.Unknown
+	r.Revision = concrete.Revision
+	r.Note = concrete.Note
 	return nil
 }
 

@@ -196,10 +196,10 @@ func (m *Promote) WithSignaturePolicy(
 	githubWorkflowName string,
 ) (*Promote, error) {
 	if identity == "" && identityRegexp == "" {
-		return nil, fmt.Errorf("%w: withSignaturePolicy: identity and identityRegexp are both empty: give one (an empty policy is an error, not \"no signature check\")", promote.ErrInvalidInput)
+		return nil, failure("", nil, fmt.Errorf("%w: withSignaturePolicy: identity and identityRegexp are both empty: give one (an empty policy is an error, not \"no signature check\")", promote.ErrInvalidInput))
 	}
 	if issuer == "" {
-		return nil, fmt.Errorf("%w: withSignaturePolicy: issuer is empty (an empty policy is an error, not \"no signature check\")", promote.ErrInvalidInput)
+		return nil, failure("", nil, fmt.Errorf("%w: withSignaturePolicy: issuer is empty (an empty policy is an error, not \"no signature check\")", promote.ErrInvalidInput))
 	}
 	m.SignatureIdentity, m.SignatureIdentityRegexp, m.SignatureIssuer = identity, identityRegexp, issuer
 	m.SignatureGitHubWorkflowRepository, m.SignatureGitHubWorkflowRef, m.SignatureGitHubWorkflowSha = githubWorkflowRepository, githubWorkflowRef, githubWorkflowSha
@@ -245,9 +245,9 @@ func (m *Promote) Verify(
 ) (*Report, error) {
 	s, err := promote.ParseSHA(sha)
 	if err != nil {
-		return nil, err
+		return nil, failure("verify", nil, err)
 	}
-	return m.run(ctx, timeout, requireProvenance, func(ctx context.Context, p *promote.Promoter) (*promote.Report, error) {
+	return m.run(ctx, "verify", timeout, requireProvenance, func(ctx context.Context, p *promote.Promoter) (*promote.Report, error) {
 		return p.Verify(ctx, s)
 	})
 }
@@ -282,12 +282,12 @@ func (m *Promote) Promote(
 ) (*Report, error) {
 	s, err := promote.ParseSHA(sha)
 	if err != nil {
-		return nil, err
+		return nil, failure("promote", nil, err)
 	}
 	if forwardOnly && source == nil {
-		return nil, &promote.InputError{Field: "source", Value: "", Reason: "--forward-only compares commits in the git history of the images' repository: pass its checkout, such as --source ., with its full history"}
+		return nil, failure("promote", nil, &promote.InputError{Field: "source", Value: "", Reason: "--forward-only compares commits in the git history of the images' repository: pass its checkout, such as --source ., with its full history"})
 	}
-	return m.run(ctx, timeout, requireProvenance, func(ctx context.Context, p *promote.Promoter) (*promote.Report, error) {
+	return m.run(ctx, "promote", timeout, requireProvenance, func(ctx context.Context, p *promote.Promoter) (*promote.Report, error) {
 		opts := promote.WriteOptions{DryRun: dryRun, NoBackup: noBackup}
 		if forwardOnly {
 			history, cleanup, err := openHistory(ctx, source)
@@ -321,10 +321,10 @@ func (m *Promote) Rollback(
 	if sha != "" {
 		var err error
 		if s, err = promote.ParseSHA(sha); err != nil {
-			return nil, err
+			return nil, failure("rollback", nil, err)
 		}
 	}
-	return m.run(ctx, timeout, false, func(ctx context.Context, p *promote.Promoter) (*promote.Report, error) {
+	return m.run(ctx, "rollback", timeout, false, func(ctx context.Context, p *promote.Promoter) (*promote.Report, error) {
 		return p.Rollback(ctx, s, promote.WriteOptions{DryRun: dryRun})
 	})
 }
@@ -339,7 +339,7 @@ func (m *Promote) Status(
 	// +default="5m"
 	timeout string,
 ) (*Report, error) {
-	return m.run(ctx, timeout, false, func(ctx context.Context, p *promote.Promoter) (*promote.Report, error) {
+	return m.run(ctx, "status", timeout, false, func(ctx context.Context, p *promote.Promoter) (*promote.Report, error) {
 		return p.Status(ctx)
 	})
 }
@@ -368,23 +368,25 @@ func demoError(err error, output string) error {
 }
 
 // run parses timeout, as the CLI parses --timeout, before anything else,
-// then runs op on the module's promoter, and converts its report. The
+// then runs op, the operation named action, on the module's promoter, and
+// converts its report; its errors carry the outcome (see [failure]). The
 // timeout bounds the whole call: the module's own Dagger calls (reading
 // secrets and files, starting services, copying the git history) as well
 // as the core's requests. Restoring tags after a failure keeps its own
 // deadline, which the core takes apart from this one.
-func (m *Promote) run(ctx context.Context, timeout string, requireProvenance bool, op func(context.Context, *promote.Promoter) (*promote.Report, error)) (*Report, error) {
+func (m *Promote) run(ctx context.Context, action, timeout string, requireProvenance bool, op func(context.Context, *promote.Promoter) (*promote.Report, error)) (*Report, error) {
 	d, err := parseTimeout(timeout)
 	if err != nil {
-		return nil, err
+		return nil, failure(action, nil, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	p, err := m.promoter(ctx, requireProvenance, promote.WithTimeout(d))
 	if err != nil {
-		return nil, err
+		return nil, failure(action, nil, err)
 	}
-	return newReport(op(ctx, p))
+	rep, err := op(ctx, p)
+	return newReport(action, rep, err)
 }
 
 // parseTimeout reads a timeout argument: a positive Go duration such as 90s

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -132,20 +133,79 @@ func TestFailureTable(t *testing.T) {
 		{Target: "ghcr.io/a/two:latest", Outcome: promote.OutcomeFailed, Detail: "PUT: 403 | denied\nrestore: timeout"},
 		{Source: "ghcr.io/a/three:staging-abcdef0", Outcome: promote.OutcomeFailed},
 	}}
-	err := failure(rep, cause)
+	err := failure("promote", rep, cause)
 	if !errors.Is(err, promote.ErrMixedState) {
 		t.Errorf("failure does not wrap its cause: %v", err)
 	}
+	withError := *rep
+	withError.Error = cause.Error()
+	js, _ := json.Marshal(&withError)
 	want := cause.Error() + "\n\nresult: mixed\n" + failureTableHeader +
 		"\nghcr.io/a/one:latest | restored | sha256:" + strings.Repeat("1", 64) + " | put back" +
 		"\nghcr.io/a/two:latest | failed | - | PUT: 403 | denied; restore: timeout" +
-		"\nghcr.io/a/three:staging-abcdef0 | failed | - | -"
+		"\nghcr.io/a/three:staging-abcdef0 | failed | - | -" +
+		"\n\nreport: " + string(js)
 	if err.Error() != want {
 		t.Errorf("failure =\n%s\nwant\n%s", err, want)
 	}
-	for _, r := range []*promote.Report{nil, {Result: promote.ResultOK, Images: rep.Images}, {Result: promote.ResultFailed}} {
-		if got := failure(r, cause); got != cause {
+	if got := errorReport(t, err); got.Result != promote.ResultMixed || len(got.Images) != 3 || got.Images[1].Detail != rep.Images[1].Detail || got.Error != cause.Error() {
+		t.Errorf("the error's report = %+v", got)
+	}
+	// A failed operation without entries still carries its report.
+	if got := errorReport(t, failure("promote", &promote.Report{Action: "promote", Result: promote.ResultFailed}, cause)); got.Result != promote.ResultFailed || got.Error != cause.Error() {
+		t.Errorf("the report of a failure without entries = %+v", got)
+	}
+	for _, r := range []*promote.Report{nil, {Result: promote.ResultOK, Images: rep.Images}} {
+		if got := failure("promote", r, cause); got != cause {
 			t.Errorf("failure(%+v) = %v, want the cause itself", r, got)
+		}
+	}
+}
+
+// errorReport is the report that the last line of err carries.
+func errorReport(t *testing.T, err error) promote.Report {
+	t.Helper()
+	msg := err.Error()
+	last := msg[strings.LastIndex(msg, "\n")+1:]
+	js, ok := strings.CutPrefix(last, reportLinePrefix)
+	var rep promote.Report
+	if !ok {
+		t.Fatalf("the error's last line is %q, want a report:\n%s", last, msg)
+	}
+	if err := json.Unmarshal([]byte(js), &rep); err != nil {
+		t.Fatalf("the error's report %s: %v", js, err)
+	}
+	return rep
+}
+
+// TestInvalidInputCarriesTheResult checks that the module's refusal of an
+// input, in any function and before any request, carries a report whose
+// result is invalid, for programs such as the GitHub Action to read.
+func TestInvalidInputCarriesTheResult(t *testing.T) {
+	ctx := context.Background()
+	m := New([]string{"localhost:1/never/reached"}, "", nil, nil)
+	tests := []struct {
+		action string
+		call   func() error
+	}{
+		{"verify", func() error { _, err := m.Verify(ctx, "not-a-sha", "5m", false); return err }},
+		{"verify", func() error { _, err := m.Verify(ctx, strings.Repeat("a", 40), "5m", true); return err }},
+		{"promote", func() error { _, err := m.Promote(ctx, "abcdef0", false, false, true, nil, "5m", false); return err }},
+		{"promote", func() error { _, err := m.Promote(ctx, "abcdef0", false, false, false, nil, "soon", false); return err }},
+		{"rollback", func() error { _, err := m.Rollback(ctx, "xyz", false, "5m"); return err }},
+		{"status", func() error { _, err := m.Status(ctx, "0s"); return err }},
+		{"status", func() error { _, err := New([]string{"not a repository"}, "", nil, nil).Status(ctx, "5m"); return err }},
+		{"", func() error { _, err := m.WithSignaturePolicy("", "", "", "", "", "", "", ""); return err }},
+	}
+	for _, tt := range tests {
+		err := tt.call()
+		if !errors.Is(err, promote.ErrInvalidInput) || !strings.Contains(err.Error(), "\n\nresult: invalid\n\nreport: ") {
+			t.Errorf("%s: %v; want an invalid input error with its result", tt.action, err)
+			continue
+		}
+		rep := errorReport(t, err)
+		if rep.Result != promote.ResultInvalid || rep.Action != tt.action || rep.Error == "" || rep.Images == nil {
+			t.Errorf("%s: the error's report = %+v", tt.action, rep)
 		}
 	}
 }
@@ -159,7 +219,7 @@ func TestReportConversion(t *testing.T) {
 			Outcome: promote.OutcomeChanged, Revision: "abcdef0", Platforms: []string{"linux/amd64"},
 		}},
 	}
-	rep, err := newReport(core, nil)
+	rep, err := newReport("promote", core, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +239,7 @@ func TestReportConversion(t *testing.T) {
 
 func TestFailureIsTheError(t *testing.T) {
 	cause := errors.New("verification failed for 1 of 2 images:\n  ghcr.io/a/two:staging-abcdef0: not found")
-	rep, err := newReport(&promote.Report{Action: "verify"}, cause)
+	rep, err := newReport("verify", &promote.Report{Action: "verify"}, cause)
 	if rep != nil || err == nil || err.Error() != cause.Error() {
 		t.Fatalf("newReport = %v, %v; want the error unchanged, so dagger call prints it", rep, err)
 	}
@@ -242,7 +302,7 @@ func TestSignatureReportConversion(t *testing.T) {
 			{Repository: "ghcr.io/a/two", Outcome: promote.OutcomeVerified, Signature: &promote.Signature{Key: "sha256:1", FoundIn: "cosign-sig-tag ghcr.io/a/two:sha256-2.sig"}},
 		},
 	}
-	rep, err := newReport(core, nil)
+	rep, err := newReport("verify", core, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,10 +311,11 @@ func TestSignatureReportConversion(t *testing.T) {
 		t.Errorf("report = %+v", rep)
 	}
 	if keyless.SignedBy != core.Images[0].Signature.Identity || keyless.SignatureIssuer == "" || keyless.SignatureCommit == "" ||
-		!keyless.TransparencyLog || keyless.ProvenanceCommit != strings.Repeat("a", 40) || keyless.SignatureFoundIn == "" {
+		!keyless.TransparencyLog || keyless.ProvenanceCommit != strings.Repeat("a", 40) || keyless.SignatureFoundIn == "" ||
+		keyless.ProvenanceFoundIn != core.Images[0].Signature.Provenance.FoundIn || keyless.SignatureKey != "" {
 		t.Errorf("keyless entry = %+v", keyless)
 	}
-	if keyed.SignedBy != "key sha256:1" || keyed.TransparencyLog || keyed.ProvenanceCommit != "" {
+	if keyed.SignedBy != "key sha256:1" || keyed.SignatureKey != "sha256:1" || keyed.TransparencyLog || keyed.ProvenanceCommit != "" {
 		t.Errorf("key entry = %+v", keyed)
 	}
 }
@@ -279,5 +340,114 @@ func TestChainingTranslatesDestinations(t *testing.T) {
 	}
 	if New(nil, "", nil, nil).config().Destinations != nil {
 		t.Error("no destination must leave the map nil")
+	}
+}
+
+// coreToModule names, for each field of the core's report types, the
+// module field that carries it ("" for none, with the reason alongside).
+var coreToModule = map[string]string{
+	"Report.Action": "Report.Action", "Report.SHA": "Report.Sha", "Report.DryRun": "Report.DryRun", "Report.Result": "Report.Result",
+	// A failed operation fails the call: its error carries the message.
+	"Report.Error":  "",
+	"Report.Images": "Report.Images", "Report.Signatures": "Report.Signatures", "Report.SignaturePolicy": "Report.SignaturePolicy",
+	"Report.InsecureIgnoreTlog": "Report.InsecureIgnoreTlog", "Report.Insecure": "Report.Insecure", "Report.Copies": "Report.Copies",
+
+	"Image.Repository": "ReportImage.Repository", "Image.Source": "ReportImage.Source", "Image.Target": "ReportImage.Target",
+	"Image.Digest": "ReportImage.Digest", "Image.PreviousDigest": "ReportImage.PreviousDigest", "Image.MediaType": "ReportImage.MediaType",
+	"Image.Platforms": "ReportImage.Platforms", "Image.Revision": "ReportImage.Revision", "Image.Created": "ReportImage.Created",
+	"Image.Outcome": "ReportImage.Outcome", "Image.Detail": "ReportImage.Detail", "Image.Tags": "ReportImage.Tags",
+	"Image.Signature": "ReportImage.SignedBy",
+
+	"Signature.Identity": "ReportImage.SignedBy", "Signature.Issuer": "ReportImage.SignatureIssuer", "Signature.Key": "ReportImage.SignatureKey",
+	"Signature.Commit": "ReportImage.SignatureCommit", "Signature.FoundIn": "ReportImage.SignatureFoundIn",
+	"Signature.TransparencyLog": "ReportImage.TransparencyLog", "Signature.Provenance": "ReportImage.ProvenanceCommit",
+	"Provenance.Commit": "ReportImage.ProvenanceCommit", "Provenance.FoundIn": "ReportImage.ProvenanceFoundIn",
+
+	"TagState.Tag": "ReportTag.Tag", "TagState.Digest": "ReportTag.Digest", "TagState.Unknown": "ReportTag.Unknown",
+	"TagState.Revision": "ReportTag.Revision", "TagState.Note": "ReportTag.Note",
+
+	"Copy.Source": "ReportCopy.Source", "Copy.Destination": "ReportCopy.Destination", "Copy.Outcome": "ReportCopy.Outcome",
+	"Copy.Manifests": "ReportCopy.Manifests", "Copy.Blobs": "ReportCopy.Blobs", "Copy.Bytes": "ReportCopy.Bytes",
+	"Copy.Referrers": "ReportCopy.Referrers", "Copy.SignatureTags": "ReportCopy.SignatureTags",
+	"Copy.ManifestsCopied": "ReportCopy.ManifestsCopied", "Copy.BlobsCopied": "ReportCopy.BlobsCopied", "Copy.BytesCopied": "ReportCopy.BytesCopied",
+	"Copy.Mounted": "ReportCopy.Mounted", "Copy.Detail": "ReportCopy.Detail",
+}
+
+// TestReportCoversTheCore checks that every field of the core's report
+// has its place in the module's: a field added to the core fails this
+// test until the module carries it, so the two stay one report.
+func TestReportCoversTheCore(t *testing.T) {
+	moduleTypes := map[string]reflect.Type{}
+	for _, v := range []any{Report{}, ReportImage{}, ReportTag{}, ReportCopy{}} {
+		moduleTypes[reflect.TypeOf(v).Name()] = reflect.TypeOf(v)
+	}
+	for _, v := range []any{promote.Report{}, promote.Image{}, promote.TagState{}, promote.Copy{}, promote.Signature{}, promote.Provenance{}} {
+		typ := reflect.TypeOf(v)
+		for f := range typ.Fields() {
+			key := typ.Name() + "." + f.Name
+			target, ok := coreToModule[key]
+			if !ok {
+				t.Errorf("the module's report has no place for the core's %s", key)
+				continue
+			}
+			if target == "" {
+				continue
+			}
+			typeName, field, _ := strings.Cut(target, ".")
+			mt, ok := moduleTypes[typeName]
+			if _, has := mt.FieldByName(field); !ok || !has {
+				t.Errorf("%s maps to %s, which the module does not have", key, target)
+			}
+		}
+	}
+}
+
+// TestReportCarriesTagsCreatedAndCopies converts a core report with tag
+// states, creation times and copies, and reads each back from the module's.
+func TestReportCarriesTagsCreatedAndCopies(t *testing.T) {
+	digest := "sha256:" + strings.Repeat("1", 64)
+	core := &promote.Report{
+		Action: "promote", SHA: "abcdef0", Result: promote.ResultOK, Signatures: "not checked",
+		Images: []promote.Image{{
+			Repository: "registry.example.com/prod/api", Source: "ghcr.io/acme/staging/api:staging-abcdef0", Target: "registry.example.com/prod/api:latest",
+			Digest: digest, MediaType: "application/vnd.oci.image.index.v1+json", Created: "2026-01-02T03:04:05Z", Outcome: promote.OutcomeChanged,
+			Tags: []promote.TagState{
+				{Tag: "registry.example.com/prod/api:latest", Digest: digest},
+				{Tag: "registry.example.com/prod/api:latest-previous", Unknown: true, Revision: "1234567", Note: "could not be read back"},
+			},
+		}},
+		Copies: []promote.Copy{{
+			Source: "ghcr.io/acme/staging/api@" + digest, Destination: "registry.example.com/prod/api@" + digest, Outcome: promote.CopyCopied,
+			Manifests: 3, Blobs: 4, Bytes: 5 << 20, ManifestsCopied: 3, BlobsCopied: 4, BytesCopied: 5 << 20, Mounted: 2,
+			Referrers: []string{"sha256:" + strings.Repeat("2", 64)}, SignatureTags: []string{"registry.example.com/prod/api:sha256-1.sig"},
+		}},
+	}
+	rep, err := newReport("promote", core, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := rep.Images[0]
+	if img.Created != "2026-01-02T03:04:05Z" || img.MediaType != core.Images[0].MediaType {
+		t.Errorf("image = %+v", img)
+	}
+	wantTags := []ReportTag{
+		{Tag: "registry.example.com/prod/api:latest", Digest: digest},
+		{Tag: "registry.example.com/prod/api:latest-previous", Unknown: true, Revision: "1234567", Note: "could not be read back"},
+	}
+	if len(img.Tags) != len(wantTags) {
+		t.Fatalf("tags = %+v", img.Tags)
+	}
+	for i, want := range wantTags {
+		if *img.Tags[i] != want {
+			t.Errorf("tag %d = %+v, want %+v", i, *img.Tags[i], want)
+		}
+	}
+	if len(rep.Copies) != 1 {
+		t.Fatalf("copies = %+v", rep.Copies)
+	}
+	cp := rep.Copies[0]
+	if cp.Outcome != "copied" || cp.Manifests != 3 || cp.Blobs != 4 || cp.Bytes != 5<<20 || cp.ManifestsCopied != 3 || cp.BlobsCopied != 4 ||
+		cp.BytesCopied != 5<<20 || cp.Mounted != 2 || len(cp.Referrers) != 1 || len(cp.SignatureTags) != 1 || cp.Destination != core.Copies[0].Destination {
+		t.Errorf("copy = %+v", cp)
 	}
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -68,6 +70,30 @@ type ReportImage struct {
 	TransparencyLog bool
 	// Source commit of the verified SLSA provenance, when it was required.
 	ProvenanceCommit string
+	// Fingerprint of the public key that signed, as sha256:...; empty for a keyless signature.
+	SignatureKey string
+	// Where the provenance attestation was found, as in signatureFoundIn.
+	ProvenanceFoundIn string
+	// Manifest media type of the digest.
+	MediaType string
+	// The image's creation time (RFC 3339), if known.
+	Created string
+	// Every tag this entry wrote, as read back from the registry at the end of the operation.
+	Tags []*ReportTag
+}
+
+// ReportTag is where a tag was found when read back.
+type ReportTag struct {
+	// Full reference, such as ghcr.io/molecule-ai/platform:latest.
+	Tag string
+	// What the tag points at; empty when it does not exist or could not be read (see unknown).
+	Digest string
+	// Whether the tag could not be read back, so that an empty digest says nothing about whether it exists.
+	Unknown bool
+	// Revision of the image at the digest, when another run put it there and it names one.
+	Revision string
+	// Where the tag is after a failure: put back, as before, moved by another run, or why it is not where it should be.
+	Note string
 }
 
 // ReportCopy is the copy of one image to its destination repository.
@@ -84,6 +110,14 @@ type ReportCopy struct {
 	Blobs int
 	// Their size in bytes.
 	Bytes int
+	// Manifests copied: all of manifests, unless the copy failed.
+	ManifestsCopied int
+	// Blobs copied: all of blobs, unless the copy failed.
+	BlobsCopied int
+	// Bytes copied: all of bytes, unless the copy failed.
+	BytesCopied int
+	// Blobs the registry mounted from the source repository instead of receiving their bytes.
+	Mounted int
 	// Digests of the OCI referrers (signatures, attestations, SBOMs) carried along.
 	Referrers []string
 	// Cosign's classic .sig and .att tags carried along.
@@ -101,12 +135,12 @@ func (r *Report) Json() string {
 // The report as Markdown, for a GitHub step summary
 func (r *Report) Summary() string { return r.MarkdownText }
 
-// newReport converts a core report. A failed operation fails the function
-// (Dagger then drops its result), so its error carries what the report
-// says: see [failure].
-func newReport(rep *promote.Report, err error) (*Report, error) {
+// newReport converts the core report of operation action. A failed
+// operation fails the function (Dagger then drops its result), so its
+// error carries what the report says: see [failure].
+func newReport(action string, rep *promote.Report, err error) (*Report, error) {
 	if err != nil {
-		return nil, failure(rep, err)
+		return nil, failure(action, rep, err)
 	}
 	js, err := rep.JSON()
 	if err != nil {
@@ -126,64 +160,107 @@ func newReport(rep *promote.Report, err error) (*Report, error) {
 		Insecure:           rep.Insecure,
 	}
 	for _, img := range rep.Images {
-		ri := &ReportImage{
-			Repository:     img.Repository,
-			Source:         img.Source,
-			Target:         img.Target,
-			Digest:         img.Digest,
-			PreviousDigest: img.PreviousDigest,
-			Outcome:        string(img.Outcome),
-			Detail:         img.Detail,
-			Revision:       img.Revision,
-			Platforms:      img.Platforms,
-		}
-		if s := img.Signature; s != nil {
-			ri.SignedBy, ri.SignatureIssuer, ri.SignatureCommit = s.Identity, s.Issuer, s.Commit
-			if s.Identity == "" {
-				ri.SignedBy = "key " + s.Key
-			}
-			ri.SignatureFoundIn, ri.TransparencyLog = s.FoundIn, s.TransparencyLog
-			if s.Provenance != nil {
-				ri.ProvenanceCommit = s.Provenance.Commit
-			}
-		}
-		out.Images = append(out.Images, ri)
+		out.Images = append(out.Images, newReportImage(img))
 	}
 	for _, cp := range rep.Copies {
 		out.Copies = append(out.Copies, &ReportCopy{
-			Source:        cp.Source,
-			Destination:   cp.Destination,
-			Outcome:       string(cp.Outcome),
-			Manifests:     cp.Manifests,
-			Blobs:         cp.Blobs,
-			Bytes:         int(cp.Bytes),
-			Referrers:     cp.Referrers,
-			SignatureTags: cp.SignatureTags,
-			Detail:        cp.Detail,
+			Source:          cp.Source,
+			Destination:     cp.Destination,
+			Outcome:         string(cp.Outcome),
+			Manifests:       cp.Manifests,
+			Blobs:           cp.Blobs,
+			Bytes:           int(cp.Bytes),
+			ManifestsCopied: cp.ManifestsCopied,
+			BlobsCopied:     cp.BlobsCopied,
+			BytesCopied:     int(cp.BytesCopied),
+			Mounted:         cp.Mounted,
+			Referrers:       cp.Referrers,
+			SignatureTags:   cp.SignatureTags,
+			Detail:          cp.Detail,
 		})
 	}
 	return out, nil
 }
 
+// newReportImage converts one entry of a core report.
+func newReportImage(img promote.Image) *ReportImage {
+	ri := &ReportImage{
+		Repository:     img.Repository,
+		Source:         img.Source,
+		Target:         img.Target,
+		Digest:         img.Digest,
+		PreviousDigest: img.PreviousDigest,
+		MediaType:      img.MediaType,
+		Outcome:        string(img.Outcome),
+		Detail:         img.Detail,
+		Revision:       img.Revision,
+		Created:        img.Created,
+		Platforms:      img.Platforms,
+	}
+	if s := img.Signature; s != nil {
+		ri.SignedBy, ri.SignatureIssuer, ri.SignatureCommit, ri.SignatureKey = s.Identity, s.Issuer, s.Commit, s.Key
+		if s.Identity == "" {
+			ri.SignedBy = "key " + s.Key
+		}
+		ri.SignatureFoundIn, ri.TransparencyLog = s.FoundIn, s.TransparencyLog
+		if s.Provenance != nil {
+			ri.ProvenanceCommit, ri.ProvenanceFoundIn = s.Provenance.Commit, s.Provenance.FoundIn
+		}
+	}
+	for _, t := range img.Tags {
+		ri.Tags = append(ri.Tags, &ReportTag{Tag: t.Tag, Digest: t.Digest, Unknown: t.Unknown, Revision: t.Revision, Note: t.Note})
+	}
+	return ri
+}
+
 // failureTableHeader starts the per-image table of a failed operation's
-// error; the GitHub Action reads the lines after it.
+// error, for the person reading it.
 const failureTableHeader = "tag | outcome | digest | detail"
 
-// failure is the error of an operation that failed with report rep: err's
-// message, then a line "result: failed" (the registry is as before),
-// "result: mixed" (it is not) or "result: incomplete" (status found a
-// target tag not in place), then a table with one line per image and
-// target tag. It wraps err. Without a report, as for an invalid input,
-// it is err itself.
-func failure(rep *promote.Report, err error) error {
-	if rep == nil || len(rep.Images) == 0 || (rep.Result != promote.ResultFailed && rep.Result != promote.ResultMixed && rep.Result != promote.ResultIncomplete) {
+// reportLinePrefix starts the last line of a failed operation's error,
+// which holds its report as one line of JSON: what programs read, such
+// as the GitHub Action (see .github/scripts/dagger-report.sh).
+const reportLinePrefix = "report: "
+
+// failure is the error of operation action (empty when the call failed
+// before naming one) that failed with report rep. Dagger drops a failed
+// function's result, so the error carries the outcome: err's message,
+// then a line "result: failed" (the registry is as before), "result:
+// mixed" (it is not), "result: incomplete" (status found a target tag not
+// in place) or "result: invalid" (err wraps [promote.ErrInvalidInput]: no
+// request was made), then a table with one line per image and target tag,
+// and last the line "report: " followed by the report as one line of
+// JSON, with the fields of the json function. It wraps err. An error with
+// neither a report nor an invalid input, such as a secret that could not
+// be read, is err itself.
+func failure(action string, rep *promote.Report, err error) error {
+	switch {
+	case rep != nil && (rep.Result == promote.ResultFailed || rep.Result == promote.ResultMixed || rep.Result == promote.ResultIncomplete):
+	case errors.Is(err, promote.ErrInvalidInput):
+		rep = &promote.Report{Action: action, Result: promote.ResultInvalid, Images: []promote.Image{}}
+	default:
 		return err
 	}
+	if rep.Error == "" {
+		withError := *rep
+		withError.Error = err.Error()
+		rep = &withError
+	}
+	js, jerr := json.Marshal(rep)
+	if jerr != nil {
+		return fmt.Errorf("%w\n\nresult: %s", err, rep.Result)
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "result: %s\n%s", rep.Result, failureTableHeader)
+	fmt.Fprintf(&b, "result: %s", rep.Result)
+	if len(rep.Images) > 0 {
+		b.WriteString("\n" + failureTableHeader)
+	}
 	for _, img := range rep.Images {
 		fmt.Fprintf(&b, "\n%s | %s | %s | %s", img.Reference(), img.Outcome, orDash(img.Digest), orDash(oneLine(img.Detail)))
 	}
+	// json.Marshal escapes every newline and control character, so the
+	// report stays one line whatever the registry said.
+	fmt.Fprintf(&b, "\n\n%s%s", reportLinePrefix, js)
 	return fmt.Errorf("%w\n\n%s", err, b.String())
 }
 

@@ -6,19 +6,23 @@
 #     run's link, for a workflow_run). On success the report follows; on
 #     failure, TITLE and dagger's error, in a code fence that no text in the
 #     error can close.
-#   - A failed operation's error ends with "result: failed", "result:
-#     mixed" or "result: incomplete" and a table, one line per tag (see
-#     report.go). Each failed or missing tag, or one another run moved
-#     meanwhile (conflict), gets one error annotation; when more than nine
-#     fail, nine get one and a last one counts them all, since GitHub shows
-#     ten per step. An error without a table gets one annotation. Dagger's
-#     [traceparent:...] marks are left out everywhere.
+#   - A failed operation's error ends with the line "report: " and its
+#     report as one line of JSON (see report.go), which is what this
+#     script reads, with jq: its result, and its failed, missing or
+#     conflict entries (another run moved the tag meanwhile). Each such
+#     entry gets one error annotation; when more than nine fail, nine get
+#     one and a last one counts them all, since GitHub shows ten per step.
+#     An error without such entries gets one annotation. The summary shows
+#     the error without that line. Dagger's [traceparent:...] marks are
+#     left out everywhere.
 #
 # Exit codes: 0 done; 1 failed, the registry is as before, or an incomplete
-# status; 3 failed, the registry is left mixed; else dagger's own status.
-# The step output "result" is ok, failed, mixed, incomplete or error.
+# status; 2 an input the module refused before any request; 3 failed, the
+# registry is left mixed; else dagger's own status. The step output
+# "result" is ok, failed, mixed, incomplete or error (a refused input, or
+# no report).
 #
-# Needs RUNNER_TEMP and GITHUB_STEP_SUMMARY; reads GITHUB_OUTPUT,
+# Needs jq, RUNNER_TEMP and GITHUB_STEP_SUMMARY; reads GITHUB_OUTPUT,
 # GITHUB_EVENT_NAME, GITHUB_ACTOR and UPSTREAM_RUN_* when set.
 set -uo pipefail
 if (($# < 2)); then
@@ -27,7 +31,7 @@ if (($# < 2)); then
 fi
 title="$1"
 shift
-out="$RUNNER_TEMP/dagger.out" log="$RUNNER_TEMP/dagger.log" err="$RUNNER_TEMP/dagger.err"
+out="$RUNNER_TEMP/dagger.out" log="$RUNNER_TEMP/dagger.log" err="$RUNNER_TEMP/dagger.err" report="$RUNNER_TEMP/dagger.report.json"
 
 # escape_data and escape_property escape a workflow command's message and
 # a property such as its title.
@@ -113,11 +117,22 @@ else
 	printf 'dagger exited with status %s without an error message; see the log\n' "$status" >"$err"
 fi
 
-result="$(sed -n -E 's/^result: (failed|mixed|incomplete)$/\1/p' "$err" | tail -n 1)"
+# The report is the last line of the error that starts "report: {"; the
+# summary shows the error without it. Without one, or with one that jq
+# cannot read, the result is error.
+line="$(grep -n '^report: {' "$err" | tail -n 1 | cut -d: -f1)"
+: >"$report"
+if [[ -n "$line" ]]; then
+	sed -n "${line}s/^report: //p" "$err" >"$report"
+	sed -i "${line}d" "$err"
+	sed -i -e :a -e '/^[[:space:]]*$/{$d;N;ba' -e '}' "$err"
+fi
+result="$(jq -r 'if (.result | type) == "string" then .result else empty end' "$report" 2>/dev/null)" || result=""
 case "$result" in
 incomplete) explanation="Result **incomplete**: some target tags are missing, placeholders, or unreadable; the table names each." exit_code=1 ;;
 failed) explanation="Result **failed**: nothing changed, the registry is as it was before." exit_code=1 ;;
 mixed) explanation="Result **mixed**: some tags could not be put back; the table says where every tag is. Run promote again, or rollback, to finish." exit_code=3 ;;
+invalid) explanation="Result **error**: an input was refused before any request; nothing changed." result=error exit_code=2 ;;
 *) explanation="" result=error exit_code="$status" ;;
 esac
 
@@ -131,22 +146,25 @@ f="$(fence "$err")"
 	printf '%s\n' "$f"
 } >>"$GITHUB_STEP_SUMMARY"
 
-# The table's lines after its header: tag | outcome | digest | detail.
-# A detail may hold " | "; the first three separators split the fields.
+# The entries that failed, as "reference<TAB>outcome: detail": the
+# reference an entry is shown under (report.go's Reference), and its
+# detail on one line, as the error's table shows it.
 failing="$RUNNER_TEMP/dagger.failing"
-awk '
-	table && /^[[:space:]]*$/ { exit }
-	table {
-		rest = $0; n = 0
-		while (n < 3 && (i = index(rest, " | ")) > 0) { field[++n] = substr(rest, 1, i - 1); rest = substr(rest, i + 3) }
-		if (n == 3 && (field[2] == "failed" || field[2] == "conflict" || field[2] == "missing")) print field[1] "\t" field[2] ": " rest
-	}
-	$0 == "tag | outcome | digest | detail" { table = 1 }
-' "$err" >"$failing"
+jq -r '
+	(.images // [])[]
+	| select(.outcome == "failed" or .outcome == "conflict" or .outcome == "missing")
+	| (if (.target // "") == "" or (.outcome == "failed" and (.digest // "") == "" and (.source // "") != "") then .source else .target end) as $ref
+	| ((.detail // "") | split("\n") | map(gsub("^\\s+|\\s+$"; "")) | map(select(. != "")) | join("; ")) as $detail
+	| [$ref, .outcome + (if $detail == "" then "" else ": " + $detail end)] | map(gsub("[\t\r]"; " ")) | join("\t")
+' "$report" >"$failing" 2>/dev/null || : >"$failing"
+# The annotation of an error without failing entries: the error the report
+# records, else the error's first line.
+message="$(jq -r '.error // empty' "$report" 2>/dev/null)" || message=""
+[[ -n "$message" ]] || message="$(head -n 1 "$err")"
 
 count="$(wc -l <"$failing")"
 if ((count == 0)); then
-	printf '::error title=%s::%s\n' "$(escape_property "$title")" "$(escape_data "$(head -n 1 "$err")")"
+	printf '::error title=%s::%s\n' "$(escape_property "$title")" "$(escape_data "$message")"
 else
 	shown=0
 	while IFS=$'\t' read -r tag detail; do

@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # promote-action.sh runs one command of the promote GitHub Action
 # (action.yml at the repository root). Its inputs come only through the
-# environment, as PROMOTE_<INPUT>; it checks them all before dagger runs,
-# loads the module from the action's own folder, and runs dagger through
-# dagger-report.sh, which writes the step summary and the annotations.
+# environment, as PROMOTE_<INPUT>. It checks only what the module cannot:
+# the runner, which function the command names, the booleans it branches
+# on, inputs the command takes no argument for, inputs given empty (which
+# action.yml tells apart from left out), and values that would pass for a
+# flag. It loads the module from the action's own folder and runs dagger
+# through dagger-report.sh, which writes the step summary and the
+# annotations. The module checks every value itself, before any request,
+# as the CLI does; its refusal carries the result "invalid", which
+# dagger-report.sh turns into exit 2.
 #
-# Exit codes: 0 done; 1 failed, the registry is as before; 2 bad input or
-# not a Linux runner, dagger not run; 3 failed, the registry is left mixed.
+# Exit codes: 0 done; 1 failed, the registry is as before; 2 bad input
+# (refused here, or by the module before any request) or not a Linux
+# runner; 3 failed, the registry is left mixed.
 set -euo pipefail
 
 # Every exit before dagger runs sets the step output "result" to error;
@@ -91,63 +98,48 @@ rollback) title="Rollback failed" ;;
 status) title="Status failed" ;;
 *) bad_input "command must be verify, promote, rollback or status" ;;
 esac
-case "$command" in
-verify | promote) [[ "$sha" =~ ^[0-9a-fA-F]{7,40}$ ]] || bad_input "sha must be 7 to 40 hexadecimal characters" ;;
-rollback) [[ -z "$sha" || "$sha" =~ ^[0-9a-fA-F]{7,40}$ ]] || bad_input "sha must be empty or 7 to 40 hexadecimal characters" ;;
-status) [[ -z "$sha" ]] || bad_input "status takes no sha" ;;
-esac
+if [[ -z "$sha" && ("$command" == verify || "$command" == promote) ]]; then
+	bad_input "sha is required for verify and promote"
+fi
+# Inputs that the command has no argument for, which would be dropped.
+if [[ "$command" == status && -n "$sha" ]]; then
+	bad_input "status takes no sha"
+fi
 boolean dry-run "$dry_run"
 boolean forward-only "$forward_only"
 boolean insecure "$insecure"
+boolean require-provenance "$require_provenance"
 if [[ "$forward_only" == true && "$command" != promote ]]; then
 	bad_input "forward-only applies to promote only: rollback goes back on purpose"
 fi
-[[ "$timeout" =~ ^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$ ]] || bad_input "timeout must be a duration such as 90s or 5m"
-[[ "$registry" =~ ^[A-Za-z0-9.-]+(:[0-9]+)?$ ]] || bad_input "registry must be a host such as ghcr.io or localhost:5000"
-# Values that follow a flag as words of their own must not look like flags.
-[[ "$source" != -* ]] || bad_input "source must be a path"
-[[ "${PROMOTE_SOURCE_TAG:-}" != -* ]] || bad_input "source-tag must not start with a dash"
-[[ "${PROMOTE_USERNAME:-}" != -* ]] || bad_input "username must not start with a dash"
+if [[ "$require_provenance" == true && "$command" != verify && "$command" != promote ]]; then
+	bad_input "require-provenance applies to verify and promote only"
+fi
+# The dagger CLI reads this address itself: the module never sees it.
 if [[ -n "${PROMOTE_REGISTRY_SERVICE:-}" && ! "$PROMOTE_REGISTRY_SERVICE" =~ ^tcp://[A-Za-z0-9.-]+:[0-9]+$ ]]; then
 	bad_input "registry-service must be an address such as tcp://localhost:5000"
 fi
-# The signature policy, checked as the module and the CLI check it: one
-# identity, exact or a regexp, whose issuer defaults to GitHub's when
-# there is one; provenance only under such a policy, and only for a full
-# sha, which it is compared with.
-if [[ -n "$identity" && -n "$identity_regexp" ]]; then
-	bad_input "give certificate-identity or certificate-identity-regexp, not both"
-fi
-if [[ -n "$identity$identity_regexp" ]]; then
-	issuer="${issuer:-https://token.actions.githubusercontent.com}"
-elif [[ -n "$issuer" ]]; then
-	bad_input "certificate-oidc-issuer needs certificate-identity or certificate-identity-regexp"
-fi
-[[ "$identity" != -* ]] || bad_input "certificate-identity must not start with a dash"
-[[ "$identity_regexp" != -* ]] || bad_input "certificate-identity-regexp must not start with a dash"
-[[ -z "$issuer" || "$issuer" =~ ^https://[^[:space:]]+$ ]] || bad_input "certificate-oidc-issuer must be an https:// address"
+# Values that follow a flag as words of their own must not look like flags.
+for input in sha timeout registry username source source-tag certificate-identity certificate-identity-regexp certificate-oidc-issuer "${github_claims[@]/#/certificate-github-workflow-}"; do
+	env="PROMOTE_${input//-/_}"
+	env="${env^^}"
+	[[ "${!env:-}" != -* ]] || bad_input "$input must not start with a dash"
+done
+# A signature input puts with-signature-policy before the command, where
+# the module checks the policy whole; with an identity, the issuer is
+# GitHub's unless given.
+claims=""
 for claim in "${github_claims[@]}"; do
 	env="PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_${claim^^}"
-	if [[ -n "${!env:-}" ]]; then
-		[[ -n "$issuer" ]] || bad_input "certificate-github-workflow-$claim needs certificate-identity or certificate-identity-regexp"
-		[[ "${!env}" != -* ]] || bad_input "certificate-github-workflow-$claim must not start with a dash"
-	fi
+	claims+="${!env:-}"
 done
-if [[ -n "$issuer" && -n "$sha" && ! "$sha" =~ ^[0-9a-fA-F]{40}$ ]]; then
-	bad_input "a signature policy needs the full 40-character sha, which certificates and provenance name"
-fi
-boolean require-provenance "$require_provenance"
-if [[ "$require_provenance" == true ]]; then
-	[[ "$command" == verify || "$command" == promote ]] || bad_input "require-provenance applies to verify and promote only"
-	[[ -n "$issuer" ]] || bad_input "require-provenance needs certificate-identity or certificate-identity-regexp"
-	[[ "$sha" =~ ^[0-9a-fA-F]{40}$ ]] || bad_input "require-provenance needs the full 40-character sha, which the provenance must name"
+policy="$identity$identity_regexp$issuer$claims"
+if [[ -n "$identity$identity_regexp" ]]; then
+	issuer="${issuer:-https://token.actions.githubusercontent.com}"
 fi
 list images "${PROMOTE_IMAGES:-}"
 list target_tags "${PROMOTE_TARGET_TAGS:-}"
 list platforms "${PROMOTE_PLATFORMS:-}"
-if [[ -n "${PROMOTE_TOKEN:-}" && -z "${PROMOTE_USERNAME:-}" ]]; then
-	bad_input "a token needs a username"
-fi
 find_module
 
 # The module's own defaults apply to what is not given.
@@ -165,19 +157,16 @@ if [[ "$insecure" == true ]]; then chain+=(with-insecure); fi
 if [[ -n "${PROMOTE_REGISTRY_SERVICE:-}" ]]; then
 	chain+=(with-registry-service --address "$registry" --service "$PROMOTE_REGISTRY_SERVICE")
 fi
-if [[ -n "$identity" ]]; then
-	chain+=(with-signature-policy --identity "$identity" --issuer "$issuer")
-fi
-if [[ -n "$identity_regexp" ]]; then
-	chain+=(with-signature-policy --identity-regexp "$identity_regexp" --issuer "$issuer")
-fi
+if [[ -n "$policy" ]]; then chain+=(with-signature-policy); fi
+if [[ -n "$identity" ]]; then chain+=(--identity "$identity"); fi
+if [[ -n "$identity_regexp" ]]; then chain+=(--identity-regexp "$identity_regexp"); fi
+if [[ -n "$policy" ]]; then chain+=(--issuer "$issuer"); fi
 # cosign's GitHub workflow claims, as arguments of with-signature-policy.
 if [[ -n "${PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_REPOSITORY:-}" ]]; then chain+=(--github-workflow-repository "$PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_REPOSITORY"); fi
 if [[ -n "${PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_REF:-}" ]]; then chain+=(--github-workflow-ref "$PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_REF"); fi
 if [[ -n "${PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_SHA:-}" ]]; then chain+=(--github-workflow-sha "$PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_SHA"); fi
 if [[ -n "${PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_TRIGGER:-}" ]]; then chain+=(--github-workflow-trigger "$PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_TRIGGER"); fi
 if [[ -n "${PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_NAME:-}" ]]; then chain+=(--github-workflow-name "$PROMOTE_CERTIFICATE_GITHUB_WORKFLOW_NAME"); fi
-
 
 case "$command" in
 verify)
