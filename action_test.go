@@ -246,6 +246,35 @@ func TestActionRefusesRunnersOtherThanLinux(t *testing.T) {
 	}
 }
 
+// TestActionNeedsJq runs the action's script where every program but jq
+// is found: it stops before dagger, since it could not read the outcome.
+func TestActionNeedsJq(t *testing.T) {
+	t.Parallel()
+	bin := t.TempDir()
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			link := filepath.Join(bin, e.Name())
+			if e.Name() == "jq" || e.IsDir() {
+				continue
+			}
+			if _, err := os.Lstat(link); err == nil {
+				continue // an earlier directory of PATH wins
+			}
+			if err := os.Symlink(filepath.Join(dir, e.Name()), link); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	run := runAction(t, promoteInputsWith(map[string]string{"PATH": bin}), "", "", "", 0)
+	if run.exit != 2 || run.args != nil || run.outputs != "result=error\n" {
+		t.Errorf("exit %d, outputs %q, dagger ran with %q; want exit 2, result=error and no dagger", run.exit, run.outputs, run.args)
+	}
+	if len(run.annotations) != 1 || !strings.Contains(run.annotations[0], "jq") {
+		t.Errorf("annotations %q, want one saying jq is needed", run.annotations)
+	}
+}
+
 // TestActionResultOnEveryEarlyExit checks that the script sets result=error
 // however it stops before dagger runs, not only on an input it refuses.
 func TestActionResultOnEveryEarlyExit(t *testing.T) {

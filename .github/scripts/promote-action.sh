@@ -27,6 +27,13 @@ trap result_error EXIT
 
 scripts="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 "$scripts/require-linux.sh"
+# dagger-report.sh learns the outcome from the module's report with jq,
+# which GitHub's runners have: without it, a registry left mixed could not
+# be told from one left as before.
+if ! command -v jq >/dev/null; then
+	printf '::error title=promote action: jq not found::%s\n' "The promote action reads the module's report with jq, which GitHub's Linux runners have: install jq on this runner."
+	exit 2
+fi
 
 # bad_input reports an input error as an annotation and exits 2. Messages
 # name inputs, never their values, which may hold anything.
