@@ -243,7 +243,7 @@ func (c *repoClient) revisionOf(ctx context.Context, d v1.Hash) string {
 	if err != nil {
 		return ""
 	}
-	info, err := c.inspect(ctx, desc, true, false, nil)
+	info, err := c.inspect(ctx, desc, inspectOptions{})
 	if err != nil {
 		return ""
 	}

@@ -21,6 +21,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/molecule-ai/promote/promote/internal/attach"
 )
@@ -35,6 +36,9 @@ type imageCopy struct {
 	referrers []*copyNode
 	// tags are cosign's classic tags of the root found at the source.
 	tags []*copyTag
+
+	// plan runs the reads that plan the copy, a few at a time.
+	plan *boundedTasks
 
 	mu sync.Mutex
 	// blobs are the blobs the destination lacks, each once.
@@ -136,7 +140,7 @@ func (r *run) planCopy(ctx context.Context, i int, desc *remote.Descriptor) erro
 	if err != nil {
 		return err
 	}
-	c := &imageCopy{src: src, dst: dst, seen: map[v1.Hash]bool{}}
+	c := &imageCopy{src: src, dst: dst, seen: map[v1.Hash]bool{}, plan: newBoundedTasks(planConcurrency)}
 	root := manifestOf(desc)
 	var wg sync.WaitGroup
 	var rootErr, attErr, destErr error
@@ -144,7 +148,7 @@ func (r *run) planCopy(ctx context.Context, i int, desc *remote.Descriptor) erro
 		c.root = &copyNode{m: root}
 		c.root.present, rootErr = dst.hasManifest(ctx, root.digest)
 		if rootErr == nil && !c.root.present {
-			rootErr = c.expand(ctx, c.root)
+			c.expand(ctx, c.root)
 		}
 	})
 	// What is attached at the source, and what of it the destination has,
@@ -166,28 +170,11 @@ func (r *run) planCopy(ctx context.Context, i int, desc *remote.Descriptor) erro
 			errs = append(errs, fmt.Errorf("reading %s at the destination: %w", attach.ClassicTag(root.digest, attach.ClassicSchemes[k]), st.err))
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("planning the copy to %s: %w", dst.repo.Name(), err)
+	if errors.Join(errs...) == nil {
+		c.planAttached(ctx, found, atDest, destTags)
 	}
-
-	expandErrs := make([]error, len(found))
-	for k, a := range found {
-		n := &copyNode{m: manifest{raw: a.Raw, mediaType: a.MediaType, digest: a.Digest}}
-		if a.Scheme == attach.Referrers {
-			n.present = atDest[a.Digest]
-			c.referrers = append(c.referrers, n)
-		} else {
-			tag := attach.ClassicTag(root.digest, a.Scheme)
-			st := destTags[slices.Index(attach.ClassicSchemes, a.Scheme)]
-			n.present = st.found && st.digest == a.Digest
-			c.tags = append(c.tags, &copyTag{tag: tag, node: n, upToDate: n.present})
-		}
-		if !n.present {
-			wg.Go(func() { expandErrs[k] = c.expand(ctx, n) })
-		}
-	}
-	wg.Wait()
-	if err := errors.Join(expandErrs...); err != nil {
+	// No read outlives planCopy, whatever failed.
+	if err := errors.Join(append(errs, c.plan.Wait())...); err != nil {
 		return fmt.Errorf("planning the copy to %s: %w", dst.repo.Name(), err)
 	}
 	c.manifests = c.root.missing()
@@ -199,6 +186,28 @@ func (r *run) planCopy(ctx context.Context, i int, desc *remote.Descriptor) erro
 	}
 	r.copies[i] = c
 	return nil
+}
+
+// planAttached plans the copy of what is attached to the root: found at the
+// source, of which the destination lists the referrers atDest and has the
+// classic tags destTags.
+func (c *imageCopy) planAttached(ctx context.Context, found []attach.Attachment, atDest map[v1.Hash]bool, destTags []readState) {
+	root := c.root.m
+	for _, a := range found {
+		n := &copyNode{m: manifest{raw: a.Raw, mediaType: a.MediaType, digest: a.Digest}}
+		if a.Scheme == attach.Referrers {
+			n.present = atDest[a.Digest]
+			c.referrers = append(c.referrers, n)
+		} else {
+			tag := attach.ClassicTag(root.digest, a.Scheme)
+			st := destTags[slices.Index(attach.ClassicSchemes, a.Scheme)]
+			n.present = st.found && st.digest == a.Digest
+			c.tags = append(c.tags, &copyTag{tag: tag, node: n, upToDate: n.present})
+		}
+		if !n.present {
+			c.expand(ctx, n)
+		}
+	}
 }
 
 // referrerDigests lists the digests of the referrers of d in the
@@ -216,7 +225,7 @@ func (c *repoClient) referrerDigests(ctx context.Context, d v1.Hash) (map[v1.Has
 }
 
 // planDescriptor reads the manifest desc names at the source and, unless
-// the destination has it, what it references.
+// the destination has it, plans what it references.
 func (c *imageCopy) planDescriptor(ctx context.Context, desc v1.Descriptor) (*copyNode, error) {
 	var wg sync.WaitGroup
 	var present bool
@@ -231,47 +240,44 @@ func (c *imageCopy) planDescriptor(ctx context.Context, desc v1.Descriptor) (*co
 		return nil, fmt.Errorf("looking for manifest %s at the destination: %w", desc.Digest, headErr)
 	}
 	n := &copyNode{m: manifestOf(got), present: present}
-	if present {
-		return n, nil
+	if !present {
+		c.expand(ctx, n)
 	}
-	return n, c.expand(ctx, n)
+	return n, nil
 }
 
-// expand plans what the destination lacks of what n references: the
-// children of an index, the config and layers of an image.
-func (c *imageCopy) expand(ctx context.Context, n *copyNode) error {
+// expand plans, on c.plan, what the destination lacks of what n
+// references: the children of an index, the config and layers of an
+// image. The plan's Wait returns once all of it is planned.
+func (c *imageCopy) expand(ctx context.Context, n *copyNode) {
 	switch mt := n.m.mediaType; {
 	case mt.IsIndex():
-		idx, err := v1.ParseIndexManifest(bytes.NewReader(n.m.raw))
+		idx, err := parseIndex(n.m.raw)
 		if err != nil {
-			return fmt.Errorf("parsing index %s: %w", n.m.digest, err)
+			c.plan.Fail(fmt.Errorf("index %s: %w", n.m.digest, err))
+			return
 		}
 		n.children = make([]*copyNode, len(idx.Manifests))
-		errs := make([]error, len(idx.Manifests))
-		var wg sync.WaitGroup
 		for k, child := range idx.Manifests {
-			wg.Go(func() { n.children[k], errs[k] = c.planDescriptor(ctx, child) })
+			c.plan.Go(ctx, func() error {
+				var err error
+				n.children[k], err = c.planDescriptor(ctx, child)
+				return err
+			})
 		}
-		wg.Wait()
-		return errors.Join(errs...)
 	case mt.IsImage():
 		m, err := v1.ParseManifest(bytes.NewReader(n.m.raw))
 		if err != nil {
-			return fmt.Errorf("parsing manifest %s: %w", n.m.digest, err)
+			c.plan.Fail(fmt.Errorf("parsing manifest %s: %w", n.m.digest, err))
+			return
 		}
-		blobs := append([]v1.Descriptor{m.Config}, m.Layers...)
-		errs := make([]error, len(blobs))
-		var wg sync.WaitGroup
-		for k, b := range blobs {
-			if !b.MediaType.IsDistributable() || !c.claim(b.Digest) {
-				continue
+		for _, b := range append([]v1.Descriptor{m.Config}, m.Layers...) {
+			if b.MediaType.IsDistributable() && c.claim(b.Digest) {
+				c.plan.Go(ctx, func() error { return c.planBlob(ctx, b) })
 			}
-			wg.Go(func() { errs[k] = c.planBlob(ctx, b) })
 		}
-		wg.Wait()
-		return errors.Join(errs...)
 	default:
-		return fmt.Errorf("manifest %s has media type %q, which cannot be copied", n.m.digest, mt)
+		c.plan.Fail(fmt.Errorf("manifest %s has media type %q, which cannot be copied", n.m.digest, mt))
 	}
 }
 
@@ -374,18 +380,21 @@ func (r *run) sourceRefDigest(i int) string {
 	return r.repo(i).Name()
 }
 
-// run copies one image.
+// run copies one image. A blob's goroutine starts once sem has room for
+// it, so the blobs in flight, and their goroutines, are bounded across
+// images.
 func (c *imageCopy) run(ctx context.Context, sem chan struct{}, prog *copyProgress) error {
 	errs := make([]error, len(c.blobs))
 	var wg sync.WaitGroup
+blobs:
 	for k, b := range c.blobs {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			errs[k] = ctx.Err()
+			break blobs
+		}
 		wg.Go(func() {
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				errs[k] = ctx.Err()
-				return
-			}
 			defer func() { <-sem }()
 			errs[k] = c.copyBlob(ctx, b, prog)
 		})
@@ -404,12 +413,12 @@ func (c *imageCopy) run(ctx context.Context, sem chan struct{}, prog *copyProgre
 			wg.Go(func() { tagErrs[k] = c.writeTag(ctx, t) })
 		}
 	}
-	err := c.writeTree(ctx, c.root, true)
+	err := c.writeLevels(ctx, c.root)
 	for _, n := range c.referrers {
 		if err != nil {
 			break
 		}
-		if err = c.writeTree(ctx, n, false); err != nil {
+		if err = c.writeTree(ctx, n); err != nil {
 			err = fmt.Errorf("copying referrer %s: %w", n.m.digest, err)
 		}
 	}
@@ -419,7 +428,7 @@ func (c *imageCopy) run(ctx context.Context, sem chan struct{}, prog *copyProgre
 
 // writeTag writes a classic tag and what its manifest references.
 func (c *imageCopy) writeTag(ctx context.Context, t *copyTag) error {
-	if err := c.writeChildren(ctx, t.node, false); err != nil {
+	if err := c.writeChildren(ctx, t.node); err != nil {
 		return fmt.Errorf("copying %s: %w", t.tag, err)
 	}
 	if err := c.dst.put(ctx, t.tag, t.node.m); err != nil {
@@ -532,14 +541,81 @@ func retryable(ctx context.Context, err error) bool {
 }
 
 // writeTree writes the manifests of the tree at n that the destination
-// lacks, children first, and n by its digest.
-func (c *imageCopy) writeTree(ctx context.Context, n *copyNode, concurrent bool) error {
+// lacks, one after another, children first, and n by its digest: for the
+// few manifests of a referrer or a classic tag.
+func (c *imageCopy) writeTree(ctx context.Context, n *copyNode) error {
 	if n.present {
 		return nil
 	}
-	if err := c.writeChildren(ctx, n, concurrent); err != nil {
+	if err := c.writeChildren(ctx, n); err != nil {
 		return err
 	}
+	return c.writeManifest(ctx, n)
+}
+
+// writeChildren writes the trees of n's children, one after another.
+func (c *imageCopy) writeChildren(ctx context.Context, n *copyNode) error {
+	for _, ch := range n.children {
+		if err := c.writeTree(ctx, ch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeLevels writes the manifests of the tree at n that the destination
+// lacks, a level at a time from the leaves up, so that a manifest is
+// written only after everything it references; within a level, a few
+// manifests at once.
+func (c *imageCopy) writeLevels(ctx context.Context, n *copyNode) error {
+	for _, level := range missingLevels(n) {
+		errs := make([]error, len(level))
+		var g errgroup.Group
+		g.SetLimit(manifestWrites)
+		for k, m := range level {
+			if ctx.Err() != nil {
+				errs[k] = ctx.Err()
+				break
+			}
+			g.Go(func() error {
+				errs[k] = c.writeManifest(ctx, m)
+				return nil
+			})
+		}
+		g.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// missingLevels groups the manifests of the tree at n that the destination
+// lacks by their height: first those that reference no missing manifest,
+// then those that reference only the first level, and so on up to n.
+func missingLevels(n *copyNode) [][]*copyNode {
+	var levels [][]*copyNode
+	var height func(n *copyNode) int
+	height = func(n *copyNode) int {
+		if n == nil || n.present {
+			return -1
+		}
+		h := 0
+		for _, ch := range n.children {
+			h = max(h, height(ch)+1)
+		}
+		for len(levels) <= h {
+			levels = append(levels, nil)
+		}
+		levels[h] = append(levels[h], n)
+		return h
+	}
+	height(n)
+	return levels
+}
+
+// writeManifest writes n's manifest by its digest.
+func (c *imageCopy) writeManifest(ctx context.Context, n *copyNode) error {
 	if err := c.dst.pusher.Put(ctx, c.dst.repo.Digest(n.m.digest.String()), n.m); err != nil {
 		return fmt.Errorf("writing manifest %s: %w", n.m.digest, err)
 	}
@@ -548,21 +624,56 @@ func (c *imageCopy) writeTree(ctx context.Context, n *copyNode, concurrent bool)
 	return nil
 }
 
-// writeChildren writes the trees of n's children: all at once with
-// concurrent set, else one after another, for the few manifests of a
-// referrer or a classic tag.
-func (c *imageCopy) writeChildren(ctx context.Context, n *copyNode, concurrent bool) error {
-	errs := make([]error, len(n.children))
-	var wg sync.WaitGroup
-	for k, ch := range n.children {
-		if concurrent {
-			wg.Go(func() { errs[k] = c.writeTree(ctx, ch, true) })
-		} else {
-			errs[k] = c.writeTree(ctx, ch, false)
+// boundedTasks runs tasks on at most a fixed number of goroutines of their
+// own. A task started while all of them are busy runs on the caller's
+// goroutine instead, so that tasks may start tasks: a tree of any width or
+// depth is walked on a bounded number of goroutines, without deadlock.
+type boundedTasks struct {
+	g    errgroup.Group
+	mu   sync.Mutex
+	errs []error
+}
+
+func newBoundedTasks(limit int) *boundedTasks {
+	b := &boundedTasks{}
+	b.g.SetLimit(limit)
+	return b
+}
+
+// Go runs task and records its error; once ctx is done, it records ctx's
+// error instead.
+func (b *boundedTasks) Go(ctx context.Context, task func() error) {
+	run := func() error {
+		if err := ctx.Err(); err != nil {
+			b.Fail(err)
+			return nil
 		}
+		b.Fail(task())
+		return nil
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	if !b.g.TryGo(run) {
+		_ = run()
+	}
+}
+
+// Fail records err, unless it is nil.
+func (b *boundedTasks) Fail(err error) {
+	if err == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.errs = append(b.errs, err)
+}
+
+// Wait waits for every task, and returns their errors, each once, in a
+// stable order.
+func (b *boundedTasks) Wait() error {
+	_ = b.g.Wait()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	slices.SortFunc(b.errs, func(x, y error) int { return strings.Compare(x.Error(), y.Error()) })
+	return joinUnique(b.errs...)
 }
 
 // countingReader counts the bytes read through it.

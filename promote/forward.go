@@ -32,7 +32,7 @@ func (r *run) targetCommits(ctx context.Context, i int, cur current) ([]targetCo
 			continue // absent, or a placeholder left by a failed run
 		}
 		wg.Go(func() {
-			info, err := c.inspect(ctx, desc, true, false, nil)
+			info, err := c.inspect(ctx, desc, inspectOptions{})
 			if err != nil && !isAccessError(err) {
 				err = fmt.Errorf("cannot read the revision of %s: %w", r.p.plan.targets[t], err)
 			}

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sync/errgroup"
 )
 
 // OCI annotation and label keys read from images.
@@ -35,21 +35,30 @@ type childRevision struct {
 	revision string
 }
 
-// inspect reads platforms, revision and creation time of desc. With
-// withConfig unset it uses only the manifest already fetched. With it set it
-// also reads image configs: for an image, its config; for an index, with
-// allChildren set, every image child's manifest and config, with a platform
-// or without (concurrently: one more round trip than an image), so that
-// every child's revision can be checked; otherwise only the child of the
-// first required platform, or the first child, and only when the index's
-// annotations do not already say.
-func (c *repoClient) inspect(ctx context.Context, desc *remote.Descriptor, withConfig, allChildren bool, required []v1.Platform) (imageInfo, error) {
+// inspectOptions say how much of an index inspect reads.
+type inspectOptions struct {
+	// allChildren reads every image child's manifest and config, with a
+	// platform or without, so that every child's revision can be checked.
+	// Otherwise only the child of the first required platform, or the
+	// first child, is read, and only when the index's annotations do not
+	// already give the revision and creation time.
+	allChildren bool
+	// required are the platforms the run requires.
+	required []v1.Platform
+}
+
+// inspect reads platforms, revision and creation time of desc, from its
+// manifest and image configs: for an image, its config; for an index, the
+// children that opts select, a few at a time (one more round trip than an
+// image). An index that lists more than maxIndexChildren manifests is
+// refused before any child is read.
+func (c *repoClient) inspect(ctx context.Context, desc *remote.Descriptor, opts inspectOptions) (imageInfo, error) {
 	var info imageInfo
 	switch {
 	case desc.MediaType.IsIndex():
-		idx, err := v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
+		idx, err := parseIndex(desc.Manifest)
 		if err != nil {
-			return info, fmt.Errorf("parsing index: %w", err)
+			return info, err
 		}
 		info.revision = idx.Annotations[revisionKey]
 		info.created = idx.Annotations[createdKey]
@@ -69,14 +78,11 @@ func (c *repoClient) inspect(ctx context.Context, desc *remote.Descriptor, withC
 			}
 			info.platforms = append(info.platforms, *m.Platform)
 			children = append(children, m)
-			if chosen == nil || (len(required) > 0 && platformMatches(required[0], *m.Platform)) {
+			if chosen == nil || (len(opts.required) > 0 && platformMatches(opts.required[0], *m.Platform)) {
 				chosen = &idx.Manifests[i]
 			}
 		}
-		if !withConfig {
-			return info, nil
-		}
-		if allChildren {
+		if opts.allChildren {
 			children = append(children, unplaced...)
 		} else {
 			if chosen == nil || (info.revision != "" && info.created != "") {
@@ -89,22 +95,28 @@ func (c *repoClient) inspect(ctx context.Context, desc *remote.Descriptor, withC
 		}
 		configs := make([]*v1.ConfigFile, len(children))
 		errs := make([]error, len(children))
-		var wg sync.WaitGroup
+		var g errgroup.Group
+		g.SetLimit(indexChildReads)
 		for i, child := range children {
-			wg.Go(func() {
+			if ctx.Err() != nil {
+				errs[i] = ctx.Err()
+				break
+			}
+			g.Go(func() error {
 				childDesc, err := c.puller.Get(ctx, c.repo.Digest(child.Digest.String()))
 				if err != nil {
 					errs[i] = fmt.Errorf("reading %s manifest %s: %w", childName(child), child.Digest, c.explain(err))
-					return
+					return nil
 				}
 				configs[i], errs[i] = configOf(childDesc)
+				return nil
 			})
 		}
-		wg.Wait()
+		g.Wait()
 		if err := joinUnique(errs...); err != nil {
 			return info, err
 		}
-		if allChildren {
+		if opts.allChildren {
 			for i, cf := range configs {
 				info.children = append(info.children, childRevision{name: childName(children[i]), revision: cf.Config.Labels[revisionKey]})
 			}
@@ -118,9 +130,6 @@ func (c *repoClient) inspect(ctx context.Context, desc *remote.Descriptor, withC
 		}
 		info.revision = m.Annotations[revisionKey]
 		info.created = m.Annotations[createdKey]
-		if !withConfig {
-			return info, nil
-		}
 		cf, err := configOf(desc)
 		if err != nil {
 			return info, err
@@ -133,6 +142,23 @@ func (c *repoClient) inspect(ctx context.Context, desc *remote.Descriptor, withC
 	default:
 		return info, fmt.Errorf("unsupported manifest media type %q", desc.MediaType)
 	}
+}
+
+// errIndexTooWide says that an index lists more manifests than are read of
+// one index.
+var errIndexTooWide = fmt.Errorf("the index lists more than %d manifests, the most that are read of one index", maxIndexChildren)
+
+// parseIndex parses an index manifest, and refuses one that lists more
+// than maxIndexChildren manifests before any of them is read.
+func parseIndex(raw []byte) (*v1.IndexManifest, error) {
+	idx, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("parsing index: %w", err)
+	}
+	if n := len(idx.Manifests); n > maxIndexChildren {
+		return nil, fmt.Errorf("%w (it lists %d)", errIndexTooWide, n)
+	}
+	return idx, nil
 }
 
 // childName names a child of an index: its platform, or else its digest.

@@ -53,7 +53,7 @@ func defaultOptions() options {
 		keychain:    authn.DefaultKeychain,
 		credentials: map[string]Credential{},
 		endpoints:   map[string]string{},
-		concurrency: 64,
+		concurrency: defaultConcurrency,
 		backoff: remote.Backoff{
 			Duration: 250 * time.Millisecond,
 			Factor:   2,

@@ -42,9 +42,6 @@ func WithCopyConcurrency(n int) Option {
 	return atLeastOne("copy concurrency", n, func(o *options) { o.copyConcurrency = n })
 }
 
-// defaultCopyConcurrency is the default of [WithCopyConcurrency].
-const defaultCopyConcurrency = 32
-
 // copyProgress tells the caller's function how a copy advances. The
 // copying goroutines only change counters and nudge the reporter, which
 // never blocks them: one goroutine reads the latest state and calls fn,

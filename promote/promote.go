@@ -103,7 +103,7 @@ func (p *Promoter) promote(ctx context.Context, action string, s SHA, opts Write
 				pl.fail(img, errs[i])
 				continue
 			}
-			pl.add(r.dests[i], img, tag, currents[i].targets[t], sources[i].desc, currents[i].backups[t], !opts.NoBackup)
+			pl.add(r.dests[i], img, tagMove{tag: tag, old: currents[i].targets[t], next: sources[i].desc, backup: currents[i].backups[t], writeBackup: !opts.NoBackup})
 		}
 	}
 	return rep, r.finishPlan(ctx, rep, "verification failed", sourceRefs(r, s), errs, pl.moves)
@@ -155,7 +155,8 @@ func (p *Promoter) swap(ctx context.Context, dryRun bool) (*Report, error) {
 			if signatures[i] != nil {
 				img.Signature = signatures[i][t]
 			}
-			pl.add(r.dests[i], img, tag, currents[i].targets[t], bk, bk, true)
+			// The backup moves to where the target was.
+			pl.add(r.dests[i], img, tagMove{tag: tag, old: currents[i].targets[t], next: bk, backup: bk, writeBackup: true})
 		}
 	}
 	return rep, r.finishPlan(ctx, rep, "rollback not possible", repoNames(r), errs, pl.moves)
@@ -173,13 +174,25 @@ func (pl *planner) fail(img Image, err error) {
 	pl.rep.Images = append(pl.rep.Images, img)
 }
 
-// add records img for target tag, which points at old (nil: absent). If old
-// is already next, nothing moves, but the tag is read back with the others
-// to check that no other run moved it meanwhile. Otherwise the target moves to next and,
-// with backup set and a target that existed, its backup tag (now at bk)
-// moves to old. A placeholder left by a failed run counts as absent: it is
+// tagMove is what is planned for one target tag.
+type tagMove struct {
+	// tag points at old (nil: absent), and is to point at next.
+	tag       string
+	old, next *remote.Descriptor
+	// backup is where the tag's backup tag points now (nil: absent);
+	// writeBackup moves it to old.
+	backup      *remote.Descriptor
+	writeBackup bool
+}
+
+// add records img for m's target tag. If the tag is already at m.next,
+// nothing moves, but the tag is read back with the others to check that no
+// other run moved it meanwhile. Otherwise the target moves to m.next and,
+// with m.writeBackup set and a target that existed, its backup tag moves to
+// m.old. A placeholder left by a failed run counts as absent: it is
 // replaced, but never backed up.
-func (pl *planner) add(c *repoClient, img Image, tag string, old, next, bk *remote.Descriptor, backup bool) {
+func (pl *planner) add(c *repoClient, img Image, m tagMove) {
+	tag, old, next, bk := m.tag, m.old, m.next, m.backup
 	prev := live(old)
 	if prev != nil {
 		img.PreviousDigest = prev.Digest.String()
@@ -194,7 +207,7 @@ func (pl *planner) add(c *repoClient, img Image, tag string, old, next, bk *remo
 	entry := len(pl.rep.Images)
 	pl.rep.Images = append(pl.rep.Images, img)
 	pl.moves = append(pl.moves, move{client: c, entry: entry, tag: tag, before: manifestPtr(old), after: manifestOf(next)})
-	if backup && prev != nil && (bk == nil || bk.Digest != prev.Digest) {
+	if m.writeBackup && prev != nil && (bk == nil || bk.Digest != prev.Digest) {
 		pl.moves = append(pl.moves, move{client: c, entry: entry, tag: tag + BackupSuffix, before: manifestPtr(bk), after: manifestOf(prev)})
 	}
 }

@@ -110,7 +110,7 @@ func (c *repoClient) describeTag(ctx context.Context, img *Image, tag string, fr
 		img.Tags = []TagState{{Tag: img.Target, Digest: desc.Digest.String(), Note: placeholderNote}}
 	default:
 		signatures := c.checkSignatures(ctx, desc.Digest, SHA{}, from)
-		info, err := c.inspect(ctx, desc, true, false, nil)
+		info, err := c.inspect(ctx, desc, inspectOptions{})
 		sig, sigErr := signatures()
 		if err != nil {
 			return fmt.Errorf("cannot inspect %s: %w", tag, err)

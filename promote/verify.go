@@ -97,7 +97,7 @@ func (r *run) verifySource(ctx context.Context, i int, s SHA, alongside func(con
 		wg.Go(func() { alongsideErr = alongside(ctx, desc) })
 	}
 	required := r.p.plan.platforms
-	src.info, err = c.inspect(ctx, desc, true, true, required)
+	src.info, err = c.inspect(ctx, desc, inspectOptions{allChildren: true, required: required})
 	var sigErr error
 	src.signature, sigErr = signatures()
 	wg.Wait()

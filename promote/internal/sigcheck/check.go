@@ -104,7 +104,7 @@ func (pol *Policy) Check(ctx context.Context, r attach.Reader, s Subject) (*Proo
 		material root.TrustedMaterial
 		tmErr    error
 	)
-	wg.Go(func() { material, tmErr = pol.material() })
+	wg.Go(func() { material, tmErr = pol.material(ctx) })
 	found, readErr := r.List(ctx, s.Digest, attach.Filter{Referrers: attach.MayBeSigstoreBundle, CosignSig: true, CosignAtt: true})
 	wg.Wait()
 	var limit *attach.LimitError

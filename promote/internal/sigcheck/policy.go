@@ -9,6 +9,7 @@
 package sigcheck
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -100,10 +101,62 @@ type Policy struct {
 	ignoreTlog        bool
 	requireProvenance bool
 	summary           string
-	// fetched caches the public-good trusted root once fetched.
-	fetched struct {
-		sync.Mutex
-		root *root.TrustedRoot
+	// publicGood loads the public-good trusted root on first use.
+	publicGood rootLoader
+}
+
+// rootLoader loads a trusted root once, for every caller. The download
+// runs on a goroutine of its own: no lock is held across it, and each
+// caller waits for it only as long as its context allows.
+type rootLoader struct {
+	// fetch downloads the trusted root.
+	fetch func() (*root.TrustedRoot, error)
+
+	mu sync.Mutex
+	// last is the latest download, in flight or done.
+	last *rootDownload
+}
+
+// rootDownload is one download of the trusted root; root and err are set
+// before done is closed.
+type rootDownload struct {
+	done chan struct{}
+	root *root.TrustedRoot
+	err  error
+}
+
+// load returns the trusted root, starting its download unless one is in
+// flight or has succeeded; a failed download is tried again. It returns
+// ctx's error as soon as ctx is done. sigstore-go's TUF client takes no
+// context, so a download the caller stopped waiting for finishes in the
+// background, and the next caller uses it.
+func (l *rootLoader) load(ctx context.Context) (*root.TrustedRoot, error) {
+	l.mu.Lock()
+	d := l.last
+	if d == nil || d.failed() {
+		d = &rootDownload{done: make(chan struct{})}
+		l.last = d
+		go func() {
+			defer close(d.done)
+			d.root, d.err = l.fetch()
+		}()
+	}
+	l.mu.Unlock()
+	select {
+	case <-d.done:
+		return d.root, d.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// failed reports whether the download is done and failed.
+func (d *rootDownload) failed() bool {
+	select {
+	case <-d.done:
+		return d.err != nil
+	default:
+		return false
 	}
 }
 
@@ -112,6 +165,7 @@ type Policy struct {
 func New(cfg Config) (*Policy, error) {
 	var errs []error
 	pol := &Policy{ignoreTlog: cfg.InsecureIgnoreTlog, requireProvenance: cfg.RequireProvenance, github: cfg.GitHub}
+	pol.publicGood.fetch = root.FetchTrustedRoot
 	keyless := cfg.Identity != "" || cfg.IdentityRegexp != ""
 	keyed := len(cfg.PublicKey) > 0
 	switch {
@@ -231,9 +285,9 @@ func (cfg Config) describe(keyID string) string {
 }
 
 // material is the trust material that signatures verify against.
-func (pol *Policy) material() (root.TrustedMaterial, error) {
+func (pol *Policy) material(ctx context.Context) (root.TrustedMaterial, error) {
 	if pol.key == nil {
-		return pol.fetchTrustedRoot()
+		return pol.trusted(ctx)
 	}
 	keys := root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
 		return root.NewExpiringKey(pol.key, time.Time{}, time.Time{}), nil
@@ -241,7 +295,7 @@ func (pol *Policy) material() (root.TrustedMaterial, error) {
 	if pol.ignoreTlog {
 		return keys, nil
 	}
-	tr, err := pol.fetchTrustedRoot()
+	tr, err := pol.trusted(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -264,21 +318,16 @@ func (pol *Policy) verifier(material root.TrustedMaterial) (*verify.Verifier, er
 	}
 }
 
-// fetchTrustedRoot returns the trusted root to verify with: the one given,
-// or the public-good instance's, fetched through TUF on first use. A failed
-// fetch is tried again on the next use.
-func (pol *Policy) fetchTrustedRoot() (*root.TrustedRoot, error) {
+// trusted returns the trusted root to verify with: the one given, or the
+// public-good instance's, fetched through TUF on first use. A failed fetch
+// is tried again on the next use; a caller stops waiting when ctx is done.
+func (pol *Policy) trusted(ctx context.Context) (*root.TrustedRoot, error) {
 	if pol.trustedRoot != nil {
 		return pol.trustedRoot, nil
 	}
-	pol.fetched.Lock()
-	defer pol.fetched.Unlock()
-	if pol.fetched.root == nil {
-		tr, err := root.FetchTrustedRoot()
-		if err != nil {
-			return nil, fmt.Errorf("fetching the public-good Sigstore trusted root: %w", err)
-		}
-		pol.fetched.root = tr
+	tr, err := pol.publicGood.load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("fetching the public-good Sigstore trusted root: %w", err)
 	}
-	return pol.fetched.root, nil
+	return tr, nil
 }
