@@ -20,3 +20,16 @@ func WithBeforeRestore(hook func(context.Context)) Option {
 func WithDial(dial func(ctx context.Context, network, addr string) (net.Conn, error)) Option {
 	return func(o *options) error { o.dial = dial; return nil }
 }
+
+// The limits of a run, for the tests that check them.
+const (
+	MaxIndexChildren       = maxIndexChildren
+	DefaultCopyConcurrency = defaultCopyConcurrency
+)
+
+// MaxRequestsPerImage is the most requests that one image of a run has in
+// flight at once, as limits.go documents, with copyConcurrency blobs
+// copied at once.
+func MaxRequestsPerImage(copyConcurrency int) int {
+	return indexChildReads + 2*planConcurrency + 2*copyConcurrency + 16
+}

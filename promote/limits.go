@@ -13,11 +13,12 @@ package promote
 // 256 referrers, 1000 layers a manifest, 4 MiB a layer, 16 MiB an image,
 // 4 fetches at once.
 //
-// For one image, a run therefore has at most about
-// indexChildReads + 2*planConcurrency + 2*copyConcurrency + 12 requests in
-// flight, whatever the registry lists; across images, at most
-// [WithConcurrency] images are read at once and copyConcurrency blobs are
-// copied at once in all.
+// For one image, a run therefore has fewer than
+// indexChildReads + 2*planConcurrency + 2*copyConcurrency + 16 requests in
+// flight, whatever the registry lists (the 16: checking push access,
+// reading the target and backup tags, and what is attached at the source
+// and the destination). Across images, at most [WithConcurrency] images
+// are read at once, and copyConcurrency blobs are copied at once in all.
 const (
 	// defaultConcurrency is the default of [WithConcurrency]: a release of
 	// up to 64 images moves in one round trip.
