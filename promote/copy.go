@@ -570,19 +570,10 @@ func (c *imageCopy) writeChildren(ctx context.Context, n *copyNode) error {
 func (c *imageCopy) writeLevels(ctx context.Context, n *copyNode) error {
 	for _, level := range missingLevels(n) {
 		errs := make([]error, len(level))
-		var g errgroup.Group
-		g.SetLimit(manifestWrites)
-		for k, m := range level {
-			if ctx.Err() != nil {
-				errs[k] = ctx.Err()
-				break
-			}
-			g.Go(func() error {
-				errs[k] = c.writeManifest(ctx, m)
-				return nil
-			})
-		}
-		g.Wait()
+		_ = forEach(ctx, len(level), manifestWrites, func(ctx context.Context, k int) error {
+			errs[k] = c.writeManifest(ctx, level[k])
+			return nil
+		})
 		if err := errors.Join(errs...); err != nil {
 			return err
 		}

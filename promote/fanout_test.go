@@ -21,6 +21,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -106,7 +107,7 @@ func pushWideIndex(t *testing.T, repo name.Repository, sha string, n, referrers 
 	if err := remote.WriteIndex(repo.Tag("staging-"+sha[:7]), idx); err != nil {
 		t.Fatalf("pushing the index: %v", err)
 	}
-	subject := must(partialDescriptor(idx))
+	subject := *must(partial.Descriptor(idx))
 	for k := range referrers {
 		art := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), "application/vnd.example.scan.v1+json")
 		for l := range 3 {
@@ -118,20 +119,6 @@ func pushWideIndex(t *testing.T, repo name.Repository, sha string, n, referrers 
 		}
 	}
 	return subject.Digest
-}
-
-// partialDescriptor is the descriptor of idx, as a referrer names its
-// subject.
-func partialDescriptor(idx v1.ImageIndex) (v1.Descriptor, error) {
-	d, err := idx.Digest()
-	if err != nil {
-		return v1.Descriptor{}, err
-	}
-	size, err := idx.Size()
-	if err != nil {
-		return v1.Descriptor{}, err
-	}
-	return v1.Descriptor{MediaType: types.OCIImageIndex, Digest: d, Size: size}, nil
 }
 
 // rawIndex is an index manifest pushed as written, whatever it lists.

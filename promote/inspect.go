@@ -8,7 +8,6 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"golang.org/x/sync/errgroup"
 )
 
 // OCI annotation and label keys read from images.
@@ -95,24 +94,16 @@ func (c *repoClient) inspect(ctx context.Context, desc *remote.Descriptor, opts 
 		}
 		configs := make([]*v1.ConfigFile, len(children))
 		errs := make([]error, len(children))
-		var g errgroup.Group
-		g.SetLimit(indexChildReads)
-		for i, child := range children {
-			if ctx.Err() != nil {
-				errs[i] = ctx.Err()
-				break
-			}
-			g.Go(func() error {
-				childDesc, err := c.puller.Get(ctx, c.repo.Digest(child.Digest.String()))
-				if err != nil {
-					errs[i] = fmt.Errorf("reading %s manifest %s: %w", childName(child), child.Digest, c.explain(err))
-					return nil
-				}
-				configs[i], errs[i] = configOf(childDesc)
+		_ = forEach(ctx, len(children), indexChildReads, func(ctx context.Context, i int) error {
+			child := children[i]
+			childDesc, err := c.puller.Get(ctx, c.repo.Digest(child.Digest.String()))
+			if err != nil {
+				errs[i] = fmt.Errorf("reading %s manifest %s: %w", childName(child), child.Digest, c.explain(err))
 				return nil
-			})
-		}
-		g.Wait()
+			}
+			configs[i], errs[i] = configOf(childDesc)
+			return nil
+		})
 		if err := joinUnique(errs...); err != nil {
 			return info, err
 		}
