@@ -114,17 +114,27 @@ func isAccessError(err error) bool {
 	return errors.As(err, &ae)
 }
 
-// readFailure is the error of an operation that stopped before writing,
-// naming every failing image with its cause.
-type readFailure struct {
-	heading string
-	lines   []string
+// withCauses is err, said as it is, from which [errors.As] also reaches
+// causes, such as the [*AccessError] behind a tag that could not be read;
+// nil when err is.
+func withCauses(err error, causes []error) error {
+	if err == nil {
+		return nil
+	}
+	out := &causedError{err: err}
+	for _, c := range causes {
+		if c != nil {
+			out.causes = append(out.causes, c)
+		}
+	}
+	return out
 }
 
-func (e *readFailure) Error() string {
-	return e.heading + ":\n" + strings.Join(e.lines, "\n")
+// causedError is an error whose text says its causes already.
+type causedError struct {
+	err    error
+	causes []error
 }
 
-// Unwrap makes every read failure match [ErrVerification]: nothing was
-// written.
-func (e *readFailure) Unwrap() error { return ErrVerification }
+func (e *causedError) Error() string   { return e.err.Error() }
+func (e *causedError) Unwrap() []error { return append([]error{e.err}, e.causes...) }

@@ -109,3 +109,49 @@ func TestTimeoutErrorsNameWhichTimeout(t *testing.T) {
 		})
 	}
 }
+
+// TestCausesReachableWithErrorsAs checks that a caller reaches the cause of
+// a failure with errors.As, from every operation, while the error still
+// matches its sentinel and says what it said.
+func TestCausesReachableWithErrorsAs(t *testing.T) {
+	repos := []string{"127.0.0.1:1/team/api", "127.0.0.1:1/team/web"}
+	p, err := promote.New(promote.Config{Repositories: repos}, promote.WithAnonymous())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, op := range []struct {
+		name string
+		run  func() (*promote.Report, error)
+		kind error
+	}{
+		{"verify", func() (*promote.Report, error) { return p.Verify(ctx, sha(newSHA)) }, promote.ErrVerification},
+		{"promote", func() (*promote.Report, error) { return p.Promote(ctx, sha(newSHA), promote.WriteOptions{}) }, promote.ErrVerification},
+		{"rollback to a sha", func() (*promote.Report, error) { return p.Rollback(ctx, sha(newSHA), promote.WriteOptions{}) }, promote.ErrVerification},
+		{"rollback to the backups", func() (*promote.Report, error) { return p.Rollback(ctx, promote.SHA{}, promote.WriteOptions{}) }, promote.ErrVerification},
+		{"status", func() (*promote.Report, error) { return p.Status(ctx) }, promote.ErrIncomplete},
+	} {
+		t.Run(op.name, func(t *testing.T) {
+			_, err := op.run()
+			if !errors.Is(err, op.kind) {
+				t.Fatalf("err = %v, want %v", err, op.kind)
+			}
+			var access *promote.AccessError
+			if !errors.As(err, &access) {
+				t.Fatalf("errors.As finds no *AccessError in %v", err)
+			}
+			if access.Registry != "127.0.0.1:1" || access.Cause != "cannot reach 127.0.0.1:1 (connection refused)" {
+				t.Errorf("AccessError = %+v", access)
+			}
+			var verr *promote.VerificationError
+			if op.kind == promote.ErrVerification {
+				if !errors.As(err, &verr) || len(verr.Images) != len(repos) {
+					t.Fatalf("errors.As finds no *VerificationError naming both images in %v", err)
+				}
+				if verr.Error() != err.Error() || !strings.HasPrefix(verr.Images[0].Image, repos[0]) {
+					t.Errorf("VerificationError = %+v", verr)
+				}
+			}
+		})
+	}
+}

@@ -20,7 +20,10 @@
 // Every operation returns a [Report]. Input is validated before any request
 // is made; errors wrap [ErrInvalidInput], [ErrVerification], [ErrNotPromoted],
 // [ErrMixedState] or, for status, [ErrIncomplete] so callers can tell the
-// outcomes apart.
+// outcomes apart. A failed verification is a [*VerificationError] naming
+// each failing image, and [errors.As] reaches each cause: an [*AccessError]
+// for a registry that cannot be used, a [*SignatureError] with its
+// [SignatureErrorKind] for a signature that does not satisfy the policy.
 //
 // Tags are moved the way `crane tag` moves them: the manifest bytes that were
 // verified are PUT to the target tag, so no layer is pulled and the source tag

@@ -44,7 +44,7 @@ func (c *repoClient) checkSignatures(ctx context.Context, d v1.Hash, s SHA, also
 		}
 		var proof *sigcheck.Proof
 		proof, err = pol.Check(ctx, c.attachments(), subject)
-		sig = signatureOf(proof)
+		sig, err = signatureOf(proof), signatureError(err)
 	}()
 	return func() (*Signature, error) {
 		select {
@@ -55,6 +55,44 @@ func (c *repoClient) checkSignatures(ctx context.Context, d v1.Hash, s SHA, also
 		}
 	}
 }
+
+// signatureKinds names, for each kind of failure of the gate, the kind a
+// caller sees.
+var signatureKinds = map[sigcheck.Kind]SignatureErrorKind{
+	sigcheck.Unsigned:        Unsigned,
+	sigcheck.Unverifiable:    Unverifiable,
+	sigcheck.OtherDigest:     WrongDigest,
+	sigcheck.OtherIdentity:   WrongIdentity,
+	sigcheck.OtherRepository: WrongRepository,
+	sigcheck.OtherCommit:     WrongCommit,
+	sigcheck.NoProvenance:    NoProvenance,
+	sigcheck.LimitExceeded:   LimitExceeded,
+	sigcheck.Unreadable:      SignaturesUnreadable,
+}
+
+// signatureError turns the gate's failure into [*SignatureError]s, said as
+// the gate says them; any other error is returned as it is.
+func signatureError(err error) error {
+	se, ok := err.(*sigcheck.Error)
+	if !ok {
+		return err
+	}
+	out := &signatureFailure{text: se.Error()}
+	for _, f := range se.Failures {
+		out.errs = append(out.errs, &SignatureError{Kind: signatureKinds[f.Kind], Provenance: f.Provenance, Reason: f.Reason, Err: f.Err})
+	}
+	return out
+}
+
+// signatureFailure is why an image failed the signature policy: one or two
+// [*SignatureError]s, said on one line.
+type signatureFailure struct {
+	text string
+	errs []error
+}
+
+func (e *signatureFailure) Error() string   { return e.text }
+func (e *signatureFailure) Unwrap() []error { return e.errs }
 
 // signatureOf is the report entry of what verified an image.
 func signatureOf(p *sigcheck.Proof) *Signature {

@@ -267,6 +267,9 @@ type failingCase struct {
 	policy func(sg *signing) promote.SignaturePolicy
 	sign   func(t *testing.T, f *fixture, sg *signing, repo, digest string)
 	reason string
+	// kind is the reason's kind; provenance says it is the provenance's.
+	kind       promote.SignatureErrorKind
+	provenance bool
 	// unnamed must appear in no error or report: what was never verified,
 	// or registry text that must be escaped.
 	unnamed string
@@ -290,6 +293,7 @@ var failingCases = []failingCase{
 		policy: func(sg *signing) promote.SignaturePolicy { return sg.keyless(false) },
 		sign:   func(*testing.T, *fixture, *signing, string, string) {},
 		reason: "not signed",
+		kind:   promote.Unsigned,
 	},
 	{
 		name:   "another workflow",
@@ -299,6 +303,7 @@ var failingCases = []failingCase{
 			f.attest(sg.sigs.Keyless(other), repo, digest, sg.provenance(repo, digest, newSHA), sigstoretest.SLSAProvenanceV1)
 		},
 		reason: "signed by another identity or issuer: https://github.com/molecule-ai/molecule-core/.github/workflows/other.yml",
+		kind:   promote.WrongIdentity,
 	},
 	{
 		name:   "another issuer",
@@ -309,6 +314,7 @@ var failingCases = []failingCase{
 			f.attest(sg.sigs.Keyless(other), repo, digest, sg.provenance(repo, digest, newSHA), sigstoretest.SLSAProvenanceV1)
 		},
 		reason: "signed by another identity or issuer: " + ciIdentity + " from https://issuer.example",
+		kind:   promote.WrongIdentity,
 	},
 	{
 		name:   "signed at another commit",
@@ -318,6 +324,7 @@ var failingCases = []failingCase{
 			f.attachClassic(repo, digest, ".sig", must(sg.sigs.Keyless(old).ClassicSignature(repo, digest)))
 		},
 		reason: "signed at another commit: its certificate names " + oldSHA,
+		kind:   promote.WrongCommit,
 	},
 	{
 		name:   "signature for another digest",
@@ -327,6 +334,7 @@ var failingCases = []failingCase{
 			f.attest(sg.sigs.Keyless(sg.ci), repo, digest, sg.provenance(repo, other, newSHA), sigstoretest.SLSAProvenanceV1)
 		},
 		reason: "signature for another digest: it names sha256:abab",
+		kind:   promote.WrongDigest,
 	},
 	{
 		name:   "tampered",
@@ -337,6 +345,7 @@ var failingCases = []failingCase{
 			f.attest(s, repo, digest, sg.provenance(repo, digest, newSHA), sigstoretest.SLSAProvenanceV1)
 		},
 		reason: "tampered or unverifiable",
+		kind:   promote.Unverifiable,
 	},
 	{
 		name:   "tampered classic signature",
@@ -347,6 +356,7 @@ var failingCases = []failingCase{
 			f.attachClassic(repo, digest, ".sig", must(s.ClassicSignature(repo, digest)))
 		},
 		reason: "tampered or unverifiable",
+		kind:   promote.Unverifiable,
 	},
 	{
 		name:   "signed by another Sigstore",
@@ -356,6 +366,7 @@ var failingCases = []failingCase{
 			f.attest(other.Keyless(sg.ci), repo, digest, sg.provenance(repo, digest, newSHA), sigstoretest.SLSAProvenanceV1)
 		},
 		reason: "tampered or unverifiable",
+		kind:   promote.Unverifiable,
 	},
 	{
 		name:   "no provenance",
@@ -364,7 +375,9 @@ var failingCases = []failingCase{
 			st := must(sigstoretest.Statement(repo, digest, sigstoretest.CosignSignV1, nil))
 			f.attest(sg.sigs.Keyless(sg.ci), repo, digest, st, sigstoretest.CosignSignV1)
 		},
-		reason: "no provenance",
+		reason:     "no provenance",
+		kind:       promote.NoProvenance,
+		provenance: true,
 	},
 	{
 		name:   "provenance for another commit",
@@ -372,7 +385,9 @@ var failingCases = []failingCase{
 		sign: func(t *testing.T, f *fixture, sg *signing, repo, digest string) {
 			f.attest(sg.sigs.Keyless(sg.ci), repo, digest, sg.provenance(repo, digest, oldSHA), sigstoretest.SLSAProvenanceV1)
 		},
-		reason: "provenance for another commit: it names " + oldSHA,
+		reason:     "provenance for another commit: it names " + oldSHA,
+		kind:       promote.WrongCommit,
+		provenance: true,
 	},
 	{
 		name:   "provenance whose certificate names no commit",
@@ -382,7 +397,9 @@ var failingCases = []failingCase{
 			noCommit.Commit = ""
 			f.attest(sg.sigs.Keyless(noCommit), repo, digest, sg.provenance(repo, digest, newSHA), sigstoretest.SLSAProvenanceV1)
 		},
-		reason: "provenance for another commit: its certificate names no source commit",
+		reason:     "provenance for another commit: its certificate names no source commit",
+		kind:       promote.WrongCommit,
+		provenance: true,
 	},
 	{
 		name:   "key: signed by another key",
@@ -395,6 +412,7 @@ var failingCases = []failingCase{
 			f.attachClassic(repo, digest, ".sig", must(sg.sigs.Key(other).ClassicSignature(repo, digest)))
 		},
 		reason: "tampered or unverifiable: does not verify with the key",
+		kind:   promote.Unverifiable,
 	},
 	{
 		name:   "key: signed keyless",
@@ -403,6 +421,7 @@ var failingCases = []failingCase{
 			f.signAsCI(sg, repo, digest)
 		},
 		reason:  "signed by another identity or issuer: by a certificate, not with the key",
+		kind:    promote.WrongIdentity,
 		unnamed: ciIdentity,
 	},
 	{
@@ -413,6 +432,7 @@ var failingCases = []failingCase{
 			f.attachClassic(repo, digest, ".sig", must(other.Keyless(sg.ci).ClassicSignature(repo, digest)))
 		},
 		reason:  "signed by another identity or issuer: by a certificate, not with the key",
+		kind:    promote.WrongIdentity,
 		unnamed: ciIdentity,
 	},
 	{
@@ -422,6 +442,7 @@ var failingCases = []failingCase{
 			f.attachClassic(repo, digest, ".sig", must(sg.sigs.Key(sg.key).ClassicSignature(siblingRepository(repo), digest)))
 		},
 		reason: "signature for another repository: it names " + "%SIBLING%",
+		kind:   promote.WrongRepository,
 	},
 	{
 		name:   "attestation of another repository",
@@ -430,6 +451,7 @@ var failingCases = []failingCase{
 			f.attest(sg.sigs.Keyless(sg.ci), repo, digest, sg.provenance(siblingRepository(repo), digest, newSHA), sigstoretest.SLSAProvenanceV1)
 		},
 		reason: "signature for another repository: it names " + "%SIBLING%",
+		kind:   promote.WrongRepository,
 	},
 	{
 		name:   "GitHub: shared workflow called from another repository",
@@ -440,6 +462,7 @@ var failingCases = []failingCase{
 			f.attest(sg.sigs.Keyless(caller), repo, digest, sg.provenance(repo, digest, newSHA), sigstoretest.SLSAProvenanceV1)
 		},
 		reason: "GitHub workflow repository someone/fork, not " + ciRepository,
+		kind:   promote.WrongIdentity,
 	},
 	{
 		name:   "GitHub: another trigger",
@@ -450,6 +473,7 @@ var failingCases = []failingCase{
 			f.attest(sg.sigs.Keyless(run), repo, digest, sg.provenance(repo, digest, newSHA), sigstoretest.SLSAProvenanceV1)
 		},
 		reason: "GitHub workflow trigger pull_request_target, not push",
+		kind:   promote.WrongIdentity,
 	},
 	{
 		name:   "GitHub: another ref",
@@ -460,6 +484,7 @@ var failingCases = []failingCase{
 			f.attest(sg.sigs.Keyless(run), repo, digest, sg.provenance(repo, digest, newSHA), sigstoretest.SLSAProvenanceV1)
 		},
 		reason: "GitHub workflow ref refs/heads/feature, not refs/heads/main",
+		kind:   promote.WrongIdentity,
 	},
 	{
 		name:   "GitHub: another name",
@@ -470,6 +495,7 @@ var failingCases = []failingCase{
 			f.attest(sg.sigs.Keyless(run), repo, digest, sg.provenance(repo, digest, newSHA), sigstoretest.SLSAProvenanceV1)
 		},
 		reason: "GitHub workflow name Release, not " + ciWorkflow,
+		kind:   promote.WrongIdentity,
 	},
 	{
 		name: "GitHub: another sha",
@@ -483,6 +509,7 @@ var failingCases = []failingCase{
 			f.attest(sg.sigs.Keyless(run), repo, digest, sg.provenance(repo, digest, newSHA), sigstoretest.SLSAProvenanceV1)
 		},
 		reason: "GitHub workflow sha " + oldSHA + ", not " + newSHA,
+		kind:   promote.WrongIdentity,
 	},
 	{
 		name:   "key: a workflow command and HTML in the payload",
@@ -491,6 +518,7 @@ var failingCases = []failingCase{
 			f.attachClassic(repo, digest, ".sig", must(sg.sigs.Key(sg.key).ClassicSignature(repo, injected)))
 		},
 		reason: `signature for another digest: it names "` + escaped + `"`,
+		kind:   promote.WrongDigest,
 	},
 }
 
@@ -530,6 +558,13 @@ func TestSignaturePolicyFailures(t *testing.T) {
 					reason := strings.ReplaceAll(c.reason, "%SIBLING%", fmt.Sprintf("%s/case-%d/api", server.Addr, n))
 					if !strings.Contains(err.Error(), bad+": ") || !strings.Contains(err.Error(), reason) {
 						t.Errorf("the error does not name %s and %q:\n%v", bad, reason, err)
+					}
+					var sigErr *promote.SignatureError
+					if !errors.As(err, &sigErr) {
+						t.Fatalf("errors.As finds no *SignatureError in %v", err)
+					}
+					if sigErr.Kind != c.kind || sigErr.Provenance != c.provenance || !strings.Contains(sigErr.Reason, reason) {
+						t.Errorf("SignatureError = %v (provenance %v) %q, want %v (provenance %v) saying %q", sigErr.Kind, sigErr.Provenance, sigErr.Reason, c.kind, c.provenance, reason)
 					}
 					assertNothingSmuggled(t, err.Error(), rep, c.unnamed)
 					if strings.Contains(err.Error(), good) {

@@ -52,7 +52,7 @@ func (p *Promoter) Status(ctx context.Context) (*Report, error) {
 		return nil
 	})
 	rep.Images = images
-	err := incomplete(images)
+	err := withCauses(incomplete(images), errs)
 	// An image that fails the signature policy is a verification failure,
 	// whatever else is missing.
 	if verr := verificationError("verification failed", repoNames(r), errs); verr != nil && p.opts.signatures != nil && !isAccessError(verr) {

@@ -129,7 +129,12 @@ func (r *run) verifySource(ctx context.Context, i int, s SHA, alongside func(con
 		}
 	}
 	if sigErr != nil {
-		problems = append(problems, sigErr.Error())
+		// The signature's error stays reachable, said last.
+		others := ""
+		if len(problems) > 0 {
+			others = strings.Join(problems, "; ") + "; "
+		}
+		return src, fmt.Errorf("%s: %s%w", desc.Digest, others, sigErr)
 	}
 	if len(problems) > 0 {
 		return src, fmt.Errorf("%s: %s", desc.Digest, strings.Join(problems, "; "))
@@ -196,21 +201,21 @@ func (img *Image) describe(src source, s SHA) {
 // least one image failed a check; that the registry could not be read,
 // when every failure was an [*AccessError].
 func verificationError(what string, refs []string, errs []error) error {
-	var lines []string
+	var images []*ImageError
 	access := true
 	for i, err := range errs {
 		if err != nil {
-			lines = append(lines, "  "+refs[i]+": "+strings.ReplaceAll(err.Error(), "\n", "\n    "))
+			images = append(images, &ImageError{Image: refs[i], Err: err})
 			access = access && isAccessError(err)
 		}
 	}
-	if len(lines) == 0 {
+	if len(images) == 0 {
 		return nil
 	}
 	if access {
 		what = "cannot read the registry"
 	}
-	return &readFailure{heading: fmt.Sprintf("%s for %d of %d images", what, len(lines), len(errs)), lines: lines}
+	return &VerificationError{heading: fmt.Sprintf("%s for %d of %d images", what, len(images), len(errs)), Images: images}
 }
 
 // finish records err in the report and returns it.

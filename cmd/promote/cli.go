@@ -407,10 +407,12 @@ func (c *command) prefix() string {
 	return programName + " " + c.verb.name
 }
 
-// flatten lists the errors joined in err, depth first.
+// flatten lists the errors joined in err, depth first. An error that
+// says more than its parts, such as a [promote.VerificationError] with its
+// heading, stays whole.
 func flatten(err error) []error {
 	joined, ok := err.(interface{ Unwrap() []error })
-	if !ok {
+	if !ok || !saysOnlyItsParts(err, joined.Unwrap()) {
 		return []error{err}
 	}
 	var out []error
@@ -418,6 +420,18 @@ func flatten(err error) []error {
 		out = append(out, flatten(e)...)
 	}
 	return out
+}
+
+// saysOnlyItsParts reports whether err's text is its parts' texts, a line
+// each, as [errors.Join] writes it.
+func saysOnlyItsParts(err error, parts []error) bool {
+	texts := make([]string, 0, len(parts))
+	for _, p := range parts {
+		if p != nil {
+			texts = append(texts, p.Error())
+		}
+	}
+	return err.Error() == strings.Join(texts, "\n")
 }
 
 // exitCode maps an operation's error to the documented exit codes. An

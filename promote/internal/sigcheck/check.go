@@ -109,10 +109,10 @@ func (pol *Policy) Check(ctx context.Context, r attach.Reader, s Subject) (*Proo
 	wg.Wait()
 	var limit *attach.LimitError
 	if errors.As(readErr, &limit) {
-		return nil, fmt.Errorf("not verified: %w", limit)
+		return nil, oneFailure(LimitExceeded, "not verified: "+limit.Error(), limit)
 	}
 	if readErr != nil && len(found) == 0 {
-		return nil, fmt.Errorf("cannot read signatures: %s", Escape(readErr.Error()))
+		return nil, oneFailure(Unreadable, "cannot read signatures: "+Escape(readErr.Error()), nil)
 	}
 	if tmErr != nil {
 		return nil, tmErr
@@ -158,33 +158,34 @@ func (pol *Policy) Check(ctx context.Context, r attach.Reader, s Subject) (*Proo
 	}
 	g.Wait()
 	if limit != nil {
-		return nil, fmt.Errorf("not verified: %w", limit)
+		return nil, oneFailure(LimitExceeded, "not verified: "+limit.Error(), limit)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 
-	var problems []string
+	var problems []*Failure
 	best := bestVerdict(verdicts, func(verdict) bool { return true })
 	switch {
 	case best == nil:
-		problems = append(problems, "not signed: no Sigstore signature or attestation is attached (looked at the referrers and cosign's .sig and .att tags)")
+		problems = append(problems, &Failure{Kind: Unsigned, Reason: "not signed: no Sigstore signature or attestation is attached (looked at the referrers and cosign's .sig and .att tags)"})
 	case best.stage != stageVerified:
-		problems = append(problems, best.reason)
+		problems = append(problems, &Failure{Kind: kindOf(best.stage), Reason: best.reason})
 	}
 	var prov *ProvenanceProof
 	if pol.requireProvenance {
-		var reason string
-		prov, reason = provenance(verdicts, s)
-		if reason != "" {
-			problems = append(problems, reason)
+		var failure *Failure
+		prov, failure = provenance(verdicts, s)
+		if failure != nil {
+			problems = append(problems, failure)
 		}
 	}
 	if len(problems) > 0 {
+		e := &Error{Failures: problems}
 		if readErr != nil {
-			problems = append(problems, "and some signatures could not be read: "+Escape(readErr.Error()))
+			e.unread = Escape(readErr.Error())
 		}
-		return nil, errors.New(strings.Join(problems, "; "))
+		return nil, e
 	}
 	proof := pol.proof(best)
 	proof.Provenance = prov
@@ -314,7 +315,7 @@ func (pol *Policy) describeCert(c *certificate.Summary) string {
 
 // provenance finds a verified SLSA v1 provenance attestation that names the
 // commit, and says why there is none otherwise.
-func provenance(verdicts []verdict, s Subject) (*ProvenanceProof, string) {
+func provenance(verdicts []verdict, s Subject) (*ProvenanceProof, *Failure) {
 	isProvenance := func(v verdict) bool { return v.predicateType == slsaProvenanceV1 }
 	var failed []verdict
 	for _, v := range verdicts {
@@ -335,15 +336,15 @@ func provenance(verdicts []verdict, s Subject) (*ProvenanceProof, string) {
 		case v.cert != nil && v.cert.Extensions.SourceRepositoryDigest == "":
 			v.stage, v.reason = stageOtherCommit, "provenance for another commit: its certificate names no source commit"
 		default:
-			return &ProvenanceProof{Commit: commit, FoundIn: v.where}, ""
+			return &ProvenanceProof{Commit: commit, FoundIn: v.where}, nil
 		}
 		v.reason += " (" + v.where + ")"
 		failed = append(failed, v)
 	}
 	if best := bestVerdict(failed, isProvenance); best != nil {
-		return nil, best.reason
+		return nil, &Failure{Kind: kindOf(best.stage), Provenance: true, Reason: best.reason}
 	}
-	return nil, "no provenance: no " + slsaProvenanceV1 + " attestation is attached"
+	return nil, &Failure{Kind: NoProvenance, Provenance: true, Reason: "no provenance: no " + slsaProvenanceV1 + " attestation is attached"}
 }
 
 // bestVerdict returns the verdict that keep accepts and that got furthest,
