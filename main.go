@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/molecule-ai/promote/internal/dagger"
+	"github.com/molecule-ai/promote/internal/defaults"
 	"github.com/molecule-ai/promote/internal/demo"
 	"github.com/molecule-ai/promote/promote"
 )
@@ -524,10 +525,15 @@ func (m *Promote) checkDestinations() error {
 	return nil
 }
 
-// config is the core configuration of the module's arguments.
+// config is the core configuration of the module's arguments. No images
+// means the default ones, as the engine fills them in for an empty call.
 func (m *Promote) config() promote.Config {
+	images := m.Images
+	if len(images) == 0 {
+		images = defaults.Repositories()
+	}
 	return promote.Config{
-		Repositories: m.Images,
+		Repositories: images,
 		SourceTag:    m.SourceTag,
 		TargetTags:   m.TargetTags,
 		Platforms:    m.Platforms,

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	_ "github.com/molecule-ai/promote/internal/clientenv"
+	"github.com/molecule-ai/promote/internal/defaults"
 	"github.com/molecule-ai/promote/promote"
 )
 
@@ -32,12 +33,13 @@ func TestConstructorTranslatesArguments(t *testing.T) {
 
 func TestConstructorDefaultsMatchTheCore(t *testing.T) {
 	// The engine fills in the +default values; an empty call must still
-	// mean the core's defaults, so the two cannot drift apart unnoticed.
+	// mean the same defaults (the front ends' images, the core's tags),
+	// so the two cannot drift apart unnoticed.
 	p, err := promote.New(New(nil, "", nil, nil).config())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(p.Repositories(), ","); got != strings.Join(promote.DefaultRepositories(), ",") {
+	if got := strings.Join(p.Repositories(), ","); got != strings.Join(defaults.Repositories(), ",") {
 		t.Errorf("repositories = %s", got)
 	}
 	src, err := readPragmas("main.go")
@@ -45,7 +47,7 @@ func TestConstructorDefaultsMatchTheCore(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		`+default=["` + strings.Join(promote.DefaultRepositories(), `", "`) + `"]`,
+		`+default=["` + strings.Join(defaults.Repositories(), `", "`) + `"]`,
 		`+default="` + promote.DefaultSourceTag + `"`,
 		`+default=["` + strings.Join(promote.DefaultTargetTags(), `", "`) + `"]`,
 	} {

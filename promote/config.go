@@ -11,11 +11,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
-// DefaultRepositories returns the images promoted when none are configured.
-func DefaultRepositories() []string {
-	return []string{"ghcr.io/molecule-ai/platform", "ghcr.io/molecule-ai/platform-tenant"}
-}
-
 // DefaultTargetTags returns the tags moved when none are configured.
 func DefaultTargetTags() []string { return []string{"latest"} }
 
@@ -26,10 +21,11 @@ const (
 	BackupSuffix = "-previous"
 )
 
-// Config says what to promote. Empty fields take the package defaults.
+// Config says what to promote. Empty fields take the package defaults,
+// except Repositories, which is required.
 type Config struct {
 	// Repositories are fully qualified repository names, such as
-	// "ghcr.io/molecule-ai/platform". Default: [DefaultRepositories].
+	// "ghcr.io/acme/api", each listed once. At least one is required.
 	Repositories []string
 	// SourceTag is the template of the tag each commit's images were pushed
 	// as. "{sha}" stands for the sha lower-cased and cut to 7 characters,
@@ -100,12 +96,11 @@ func parseConfig(cfg Config, insecure map[string]bool) (plan, error) {
 	var p plan
 	var errs []error
 
-	repos := cfg.Repositories
-	if len(repos) == 0 {
-		repos = DefaultRepositories()
+	if len(cfg.Repositories) == 0 {
+		errs = append(errs, invalid("repositories", "", "at least one repository is required, such as ghcr.io/org/image"))
 	}
 	seen := map[string]bool{}
-	for _, s := range repos {
+	for _, s := range cfg.Repositories {
 		repo, err := parseRepository(s, insecure)
 		if err != nil {
 			errs = append(errs, err)

@@ -51,6 +51,7 @@ func TestParseConfigRejects(t *testing.T) {
 		cfg  Config
 		want []string // substrings of the error
 	}{
+		{"no repositories", Config{}, []string{`invalid repositories "": at least one repository is required`}},
 		{"upper-case repository", Config{Repositories: []string{"ghcr.io/Molecule/app"}}, []string{`repository "ghcr.io/Molecule/app"`}},
 		{"no registry", Config{Repositories: []string{"molecule/app"}}, []string{"must start with a registry host"}},
 		{"tag in repository", Config{Repositories: []string{"ghcr.io/a/b:latest"}}, []string{`"ghcr.io/a/b:latest"`}},
@@ -109,18 +110,15 @@ func TestRepositoryNamesAreCanonical(t *testing.T) {
 }
 
 func TestParseConfigDefaults(t *testing.T) {
-	p, err := New(Config{})
+	p, err := New(Config{Repositories: []string{"ghcr.io/acme/api"}})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if got := strings.Join(p.Repositories(), " "); got != strings.Join(DefaultRepositories(), " ") {
-		t.Errorf("repositories = %s", got)
 	}
 	sha, _ := ParseSHA("ABCDEF0123456789abcdef0123456789abcdef01")
 	if got := p.SourceTag(sha); got != "staging-abcdef0" {
 		t.Errorf("source tag = %s", got)
 	}
-	full, _ := New(Config{SourceTag: "build-{fullsha}"})
+	full, _ := New(Config{Repositories: []string{"ghcr.io/acme/api"}, SourceTag: "build-{fullsha}"})
 	if got := full.SourceTag(sha); got != "build-abcdef0123456789abcdef0123456789abcdef01" {
 		t.Errorf("fullsha tag = %s", got)
 	}
@@ -184,12 +182,12 @@ func TestOptionsRejectUnusableValues(t *testing.T) {
 	}
 	for name, opt := range cases {
 		t.Run(name, func(t *testing.T) {
-			if _, err := New(Config{}, opt); !errors.Is(err, ErrInvalidInput) {
+			if _, err := New(Config{Repositories: []string{"ghcr.io/acme/api"}}, opt); !errors.Is(err, ErrInvalidInput) {
 				t.Errorf("New err = %v, want ErrInvalidInput", err)
 			}
 		})
 	}
-	if _, err := New(Config{}, WithCredentials("ghcr.io", "bot", "pw"), WithCredentials("ghcr.io", "bot", "pw2")); !errors.Is(err, ErrInvalidInput) {
+	if _, err := New(Config{Repositories: []string{"ghcr.io/acme/api"}}, WithCredentials("ghcr.io", "bot", "pw"), WithCredentials("ghcr.io", "bot", "pw2")); !errors.Is(err, ErrInvalidInput) {
 		t.Errorf("credentials twice for one registry: err = %v", err)
 	}
 }

@@ -10,22 +10,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 )
 
-// ParseMapping splits "source=destination", the form in which a command
-// line or a module argument names a destination for a repository or a
-// prefix. Both sides must be non-empty; they are validated by [New].
-func ParseMapping(s string) (source, destination string, err error) {
-	source, destination, found := strings.Cut(s, "=")
-	switch {
-	case !found:
-		return "", "", invalid("mapping", s, "expected source=destination")
-	case source == "" || destination == "":
-		return "", "", invalid("mapping", s, "expected source=destination, both sides non-empty")
-	case strings.Contains(destination, "="):
-		return "", "", invalid("mapping", s, "expected exactly one '=' between source and destination")
-	}
-	return source, destination, nil
-}
-
 // parseDestinations validates cfg's destinations against the validated
 // source repositories and returns, for each of them, the repository whose
 // target tags move: its destination, or the repository itself. Both sides

@@ -6,29 +6,6 @@ import (
 	"testing"
 )
 
-func TestParseMapping(t *testing.T) {
-	cases := []struct {
-		in, src, dst string
-		ok           bool
-	}{
-		{"ghcr.io/a/staging/api=registry.example.com/prod/api", "ghcr.io/a/staging/api", "registry.example.com/prod/api", true},
-		{"ghcr.io/a=ghcr.io/b", "ghcr.io/a", "ghcr.io/b", true},
-		{"ghcr.io/a/api", "", "", false},
-		{"=ghcr.io/b/api", "", "", false},
-		{"ghcr.io/a/api=", "", "", false},
-		{"ghcr.io/a=b=c", "", "", false},
-	}
-	for _, tc := range cases {
-		src, dst, err := ParseMapping(tc.in)
-		if tc.ok != (err == nil) || src != tc.src || dst != tc.dst {
-			t.Errorf("ParseMapping(%q) = %q, %q, %v", tc.in, src, dst, err)
-		}
-		if err != nil && (!errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), tc.in)) {
-			t.Errorf("ParseMapping(%q) error %v does not name the mapping", tc.in, err)
-		}
-	}
-}
-
 func TestDestinations(t *testing.T) {
 	repos := []string{"ghcr.io/acme/staging/api", "ghcr.io/acme/staging/tools/cli", "ghcr.io/acme/web"}
 	cases := []struct {

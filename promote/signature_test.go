@@ -793,17 +793,17 @@ func TestSignaturePolicyValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := promote.New(promote.Config{}, promote.WithSignaturePolicy(tt.policy))
+			_, err := promote.New(promote.Config{Repositories: []string{"ghcr.io/acme/api"}}, promote.WithSignaturePolicy(tt.policy))
 			if !errors.Is(err, promote.ErrInvalidInput) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want ErrInvalidInput with %q", err, tt.want)
 			}
 		})
 	}
-	_, err := promote.New(promote.Config{}, promote.WithSignaturePolicy(sg.keyed()), promote.WithSignaturePolicy(sg.keyed()))
+	_, err := promote.New(promote.Config{Repositories: []string{"ghcr.io/acme/api"}}, promote.WithSignaturePolicy(sg.keyed()), promote.WithSignaturePolicy(sg.keyed()))
 	if !errors.Is(err, promote.ErrInvalidInput) {
 		t.Errorf("two policies: err = %v", err)
 	}
-	if _, err := promote.New(promote.Config{}, promote.WithSignaturePolicy(sg.keyless(true))); err != nil {
+	if _, err := promote.New(promote.Config{Repositories: []string{"ghcr.io/acme/api"}}, promote.WithSignaturePolicy(sg.keyless(true))); err != nil {
 		t.Errorf("valid keyless policy: %v", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/molecule-ai/promote/internal/defaults"
 	"github.com/molecule-ai/promote/internal/demo"
 	"github.com/molecule-ai/promote/internal/safetext"
 	"github.com/molecule-ai/promote/promote"
@@ -264,17 +265,21 @@ func (c *command) checkFlags() []error {
 	return errs
 }
 
-// images are the repositories from --image, else from $PROMOTE_IMAGES;
-// none means the default ones.
+// images are the repositories from --image, else from $PROMOTE_IMAGES,
+// else the default ones. With an unusable $PROMOTE_IMAGES they are the
+// default ones too, so that the other inputs are still checked.
 func (c *command) images() ([]string, error) {
 	if len(c.o.images) > 0 {
 		return c.o.images, nil
 	}
 	env := c.getenv(imagesEnv)
 	if strings.Contains(env, ",") {
-		return nil, fmt.Errorf("$%s holds a comma: separate the images with spaces or newlines", imagesEnv)
+		return defaults.Repositories(), fmt.Errorf("$%s holds a comma: separate the images with spaces or newlines", imagesEnv)
 	}
-	return strings.Fields(env), nil
+	if images := strings.Fields(env); len(images) > 0 {
+		return images, nil
+	}
+	return defaults.Repositories(), nil
 }
 
 // credentials are the login of --username, read from stdin, for the
@@ -296,7 +301,7 @@ func (c *command) credentials(images []string) ([]promote.Option, error) {
 // It is empty when no image name can be read; their errors say why.
 func loginRegistry(named string, images []string) (string, error) {
 	if len(images) == 0 {
-		images = promote.DefaultRepositories()
+		images = defaults.Repositories()
 	}
 	var registries []string
 	for _, img := range images {

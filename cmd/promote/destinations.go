@@ -18,7 +18,7 @@ func destinations(images, prefixes []string) (repos []string, dests, prefixDests
 			repos = append(repos, img)
 			continue
 		}
-		src, dst, err := promote.ParseMapping(img)
+		src, dst, err := parseMapping(img)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -29,7 +29,7 @@ func destinations(images, prefixes []string) (repos []string, dests, prefixDests
 		repos, dests[src] = append(repos, src), dst
 	}
 	for _, pm := range prefixes {
-		src, dst, err := promote.ParseMapping(pm)
+		src, dst, err := parseMapping(pm)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -44,6 +44,31 @@ func destinations(images, prefixes []string) (repos []string, dests, prefixDests
 		prefixDests[src] = dst
 	}
 	return repos, dests, prefixDests, errors.Join(errs...)
+}
+
+// parseMapping splits "source=destination", the form in which a flag names
+// a destination for a repository or a prefix. Both sides must be
+// non-empty; [promote.New] validates them.
+func parseMapping(s string) (source, destination string, err error) {
+	source, destination, found := strings.Cut(s, "=")
+	switch {
+	case !found:
+		return "", "", invalidMapping(s, "expected source=destination")
+	case source == "" || destination == "":
+		return "", "", invalidMapping(s, "expected source=destination, both sides non-empty")
+	case strings.Contains(destination, "="):
+		return "", "", invalidMapping(s, "expected exactly one '=' between source and destination")
+	}
+	return source, destination, nil
+}
+
+// invalidMapping rejects mapping s, shortened if long, for reason.
+func invalidMapping(s, reason string) error {
+	const maxShown = 80
+	if len(s) > maxShown {
+		s = s[:maxShown] + "…"
+	}
+	return &promote.InputError{Field: "mapping", Value: s, Reason: reason}
 }
 
 // withDestinations lists the repositories of cfg and the destinations they

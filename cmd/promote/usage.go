@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/molecule-ai/promote/internal/defaults"
 	"github.com/molecule-ai/promote/promote"
 )
 
@@ -149,7 +150,7 @@ func newFlagSet(v verb, o *options) *flag.FlagSet {
 	}
 	if v.flags&registryFlags != 0 {
 		fs.Var(&o.images, "image", "repository, fully qualified, or `SOURCE=DESTINATION` to copy the image to another repository (or registry) first and move the tags there; repeat the flag for each (default: $"+imagesEnv+
-			", separated by spaces or newlines, or else "+strings.Join(promote.DefaultRepositories(), " ")+")")
+			", separated by spaces or newlines, or else "+strings.Join(defaults.Repositories(), " ")+")")
 		fs.Var(&o.destinationPrefixes, "destination-prefix", "copy every image under the `SOURCE=DESTINATION` prefix, such as ghcr.io/acme/staging=registry.example.com/prod, to the same path under DESTINATION, and move the tags there; repeatable, the longest match wins")
 		fs.Var(&o.targets, "target-tag", "tag to move; repeat the flag for each (default "+strings.Join(promote.DefaultTargetTags(), ", ")+")")
 		fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON instead of text, for every outcome")
