@@ -460,9 +460,6 @@ func (m *Promote) promoter(ctx context.Context, requireProvenance bool, extra ..
 	if m.Insecure {
 		opts = append(opts, promote.WithInsecure())
 	}
-	if err := m.checkDestinations(); err != nil {
-		return nil, err
-	}
 	return promote.New(m.config(), opts...)
 }
 
@@ -507,24 +504,6 @@ func (m *Promote) signaturePolicy(ctx context.Context) (promote.SignaturePolicy,
 	return policy, nil
 }
 
-// checkDestinations refuses a source given twice, which the core's maps
-// cannot tell apart from once.
-func (m *Promote) checkDestinations() error {
-	for _, sources := range []struct {
-		function string
-		names    []string
-	}{{"withDestination", m.DestinationSources}, {"withDestinationPrefix", m.PrefixSources}} {
-		seen := map[string]bool{}
-		for _, s := range sources.names {
-			if seen[s] {
-				return fmt.Errorf("%w: %s names %s more than once", promote.ErrInvalidInput, sources.function, s)
-			}
-			seen[s] = true
-		}
-	}
-	return nil
-}
-
 // config is the core configuration of the module's arguments. No images
 // means the default ones, as the engine fills them in for an empty call.
 func (m *Promote) config() promote.Config {
@@ -538,19 +517,17 @@ func (m *Promote) config() promote.Config {
 		TargetTags:   m.TargetTags,
 		Platforms:    m.Platforms,
 
-		Destinations:        pairs(m.DestinationSources, m.Destinations),
-		DestinationPrefixes: pairs(m.PrefixSources, m.PrefixDestinations),
+		Destinations:        mappings(m.DestinationSources, m.Destinations),
+		DestinationPrefixes: mappings(m.PrefixSources, m.PrefixDestinations),
 	}
 }
 
-// pairs maps keys[i] to values[i]; nil when there are none.
-func pairs(keys, values []string) map[string]string {
-	if len(keys) == 0 {
-		return nil
-	}
-	out := make(map[string]string, len(keys))
-	for i, k := range keys {
-		out[k] = values[i]
+// mappings maps sources[i] to destinations[i], in order; the core rejects
+// a source given twice.
+func mappings(sources, destinations []string) []promote.Mapping {
+	var out []promote.Mapping
+	for i, s := range sources {
+		out = append(out, promote.Mapping{Source: s, Destination: destinations[i]})
 	}
 	return out
 }

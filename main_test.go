@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -334,14 +335,17 @@ func TestChainingTranslatesDestinations(t *testing.T) {
 		t.Errorf("repositories = %v", got)
 	}
 	cfg := m.config()
-	if cfg.Destinations["ghcr.io/acme/tools"] != "registry.example.com/tools" || cfg.DestinationPrefixes["ghcr.io/acme/staging"] != "registry.example.com/prod" {
-		t.Errorf("config = %+v", cfg)
+	if want := []promote.Mapping{{Source: "ghcr.io/acme/tools", Destination: "registry.example.com/tools"}}; !slices.Equal(cfg.Destinations, want) {
+		t.Errorf("destinations = %+v", cfg.Destinations)
 	}
-	if err := m.WithDestination("ghcr.io/acme/tools", "registry.example.com/other").checkDestinations(); !errors.Is(err, promote.ErrInvalidInput) || !strings.Contains(err.Error(), "ghcr.io/acme/tools") {
+	if want := []promote.Mapping{{Source: "ghcr.io/acme/staging", Destination: "registry.example.com/prod"}}; !slices.Equal(cfg.DestinationPrefixes, want) {
+		t.Errorf("destination prefixes = %+v", cfg.DestinationPrefixes)
+	}
+	if _, err := m.WithDestination("ghcr.io/acme/tools", "registry.example.com/other").promoter(context.Background(), false); !errors.Is(err, promote.ErrInvalidInput) || !strings.Contains(err.Error(), "ghcr.io/acme/tools is given more than once") {
 		t.Errorf("a source given twice: %v", err)
 	}
 	if New(nil, "", nil, nil).config().Destinations != nil {
-		t.Error("no destination must leave the map nil")
+		t.Error("no destination must leave the destinations nil")
 	}
 }
 

@@ -288,7 +288,7 @@ func (ts *toolSet) crossRunner(tool string, w *crossWorld, r crossRun) func(ctx 
 	case toolCore:
 		return func(ctx context.Context) (sample, error) {
 			start := time.Now()
-			p, err := promote.New(promote.Config{Repositories: r.sources, DestinationPrefixes: map[string]string{r.srcPrefix: r.dstPrefix}}, ts.coreOpts...)
+			p, err := promote.New(promote.Config{Repositories: r.sources, DestinationPrefixes: []promote.Mapping{{Source: r.srcPrefix, Destination: r.dstPrefix}}}, ts.coreOpts...)
 			if err != nil {
 				return sample{}, err
 			}

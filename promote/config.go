@@ -36,18 +36,28 @@ type Config struct {
 	// Platforms, such as "linux/amd64", must all be present in each image.
 	// Default: none required.
 	Platforms []string
-	// Destinations maps a repository of Repositories to the repository its
-	// image is copied to, by digest and with its signatures, before the
-	// target tags move there instead. Default: none; each image's tags move
-	// in its own repository.
-	Destinations map[string]string
-	// DestinationPrefixes maps a source prefix to a destination prefix, for
-	// every repository that Destinations does not name: with
-	// {"ghcr.io/acme/staging": "registry.example.com/prod"}, the image
-	// ghcr.io/acme/staging/api is copied to registry.example.com/prod/api.
-	// A prefix is a registry host or a repository path, and matches whole
-	// path components; the longest matching prefix wins.
-	DestinationPrefixes map[string]string
+	// Destinations maps repositories of Repositories, each at most once,
+	// to the repository its image is copied to, by digest and with its
+	// signatures, before the target tags move there instead. Default:
+	// none; each image's tags move in its own repository.
+	Destinations []Mapping
+	// DestinationPrefixes maps source prefixes, each at most once, to
+	// destination prefixes, for every repository that Destinations does
+	// not name: with {"ghcr.io/acme/staging", "registry.example.com/prod"},
+	// the image ghcr.io/acme/staging/api is copied to
+	// registry.example.com/prod/api. A prefix is a registry host or a
+	// repository path, and matches whole path components; the longest
+	// matching prefix wins.
+	DestinationPrefixes []Mapping
+}
+
+// Mapping names where a source repository, or every repository under a
+// source prefix, is copied to.
+type Mapping struct {
+	// Source is a repository, or a prefix, of the images promoted.
+	Source string
+	// Destination is the repository, or the prefix, it is copied to.
+	Destination string
 }
 
 // plan is a Config after validation.

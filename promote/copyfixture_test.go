@@ -90,9 +90,9 @@ func newCrossFixture(t *testing.T, src, dst func(*testing.T) *registrytest.Serve
 
 // config promotes every source to its destination.
 func (f *crossFixture) config() promote.Config {
-	cfg := promote.Config{Repositories: f.sources, Destinations: map[string]string{}}
+	cfg := promote.Config{Repositories: f.sources}
 	for i, s := range f.sources {
-		cfg.Destinations[s] = f.dests[i]
+		cfg.Destinations = append(cfg.Destinations, promote.Mapping{Source: s, Destination: f.dests[i]})
 	}
 	return cfg
 }

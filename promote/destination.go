@@ -3,7 +3,6 @@ package promote
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -13,8 +12,8 @@ import (
 // parseDestinations validates cfg's destinations against the validated
 // source repositories and returns, for each of them, the repository whose
 // target tags move: its destination, or the repository itself. Both sides
-// of every mapping follow the rules of [Config.Repositories], and no two
-// repositories may end up at one destination.
+// of every mapping follow the rules of [Config.Repositories], no source is
+// mapped twice, and no two repositories may end up at one destination.
 func parseDestinations(cfg Config, repos []name.Repository, insecure map[string]bool) ([]name.Repository, error) {
 	var errs []error
 	known := map[string]bool{}
@@ -23,16 +22,19 @@ func parseDestinations(cfg Config, repos []name.Repository, insecure map[string]
 	}
 
 	explicit := map[string]name.Repository{}
-	for _, src := range slices.Sorted(maps.Keys(cfg.Destinations)) {
-		dst := cfg.Destinations[src]
+	for _, m := range cfg.Destinations {
+		src, dst := m.Source, m.Destination
 		mapping := src + "=" + dst
 		srcRepo, srcErr := parseRepository(src, insecure)
 		dstRepo, dstErr := parseRepository(dst, insecure)
+		_, dup := explicit[srcRepo.Name()]
 		switch {
 		case srcErr != nil || dstErr != nil:
 			errs = append(errs, mappingError("destination", mapping, srcErr, dstErr))
 		case !known[srcRepo.Name()]:
 			errs = append(errs, invalid("destination", mapping, src+" is not one of the repositories promoted"))
+		case dup:
+			errs = append(errs, invalid("destination", mapping, src+" is given more than once"))
 		default:
 			explicit[srcRepo.Name()] = dstRepo
 		}
@@ -40,13 +42,19 @@ func parseDestinations(cfg Config, repos []name.Repository, insecure map[string]
 
 	type prefixMapping struct{ from, to string }
 	var prefixes []prefixMapping
-	for _, from := range slices.Sorted(maps.Keys(cfg.DestinationPrefixes)) {
-		to := cfg.DestinationPrefixes[from]
+	seenPrefix := map[string]bool{}
+	for _, m := range cfg.DestinationPrefixes {
+		from, to := m.Source, m.Destination
 		mapping := from + "=" + to
 		if err := mappingError("destination prefix", mapping, checkPrefix(from, insecure), checkPrefix(to, insecure)); err != nil {
 			errs = append(errs, err)
 			continue
 		}
+		if seenPrefix[from] {
+			errs = append(errs, invalid("destination prefix", mapping, from+" is given more than once"))
+			continue
+		}
+		seenPrefix[from] = true
 		prefixes = append(prefixes, prefixMapping{from, to})
 	}
 	// The longest prefix wins; equal lengths cannot both match one name.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/molecule-ai/promote/promote"
@@ -11,7 +10,8 @@ import (
 // destinations splits each --image value, a repository or
 // "source=destination", into the repositories promoted and their
 // destinations, and reads each --destination-prefix "source=destination".
-func destinations(images, prefixes []string) (repos []string, dests, prefixDests map[string]string, err error) {
+// [promote.New] rejects a source given twice.
+func destinations(images, prefixes []string) (repos []string, dests, prefixDests []promote.Mapping, err error) {
 	var errs []error
 	for _, img := range images {
 		if !strings.Contains(img, "=") {
@@ -23,10 +23,7 @@ func destinations(images, prefixes []string) (repos []string, dests, prefixDests
 			errs = append(errs, err)
 			continue
 		}
-		if dests == nil {
-			dests = map[string]string{}
-		}
-		repos, dests[src] = append(repos, src), dst
+		repos, dests = append(repos, src), append(dests, promote.Mapping{Source: src, Destination: dst})
 	}
 	for _, pm := range prefixes {
 		src, dst, err := parseMapping(pm)
@@ -34,14 +31,7 @@ func destinations(images, prefixes []string) (repos []string, dests, prefixDests
 			errs = append(errs, err)
 			continue
 		}
-		if _, dup := prefixDests[src]; dup {
-			errs = append(errs, fmt.Errorf("--destination-prefix %s is given more than once", src))
-			continue
-		}
-		if prefixDests == nil {
-			prefixDests = map[string]string{}
-		}
-		prefixDests[src] = dst
+		prefixDests = append(prefixDests, promote.Mapping{Source: src, Destination: dst})
 	}
 	return repos, dests, prefixDests, errors.Join(errs...)
 }
