@@ -102,6 +102,9 @@ func joinUnique(errs ...error) error {
 
 // isAccessError reports whether err is, or joins only, access errors.
 func isAccessError(err error) bool {
+	if img, ok := err.(*ImageError); ok {
+		return isAccessError(img.Err)
+	}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		for _, e := range j.Unwrap() {
 			if !isAccessError(e) {

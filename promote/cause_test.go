@@ -119,6 +119,11 @@ func TestCausesReachableWithErrorsAs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sg := newSigning(t)
+	signed, err := promote.New(promote.Config{Repositories: repos}, promote.WithAnonymous(), promote.WithSignaturePolicy(sg.keyed()))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	for _, op := range []struct {
 		name string
@@ -130,6 +135,8 @@ func TestCausesReachableWithErrorsAs(t *testing.T) {
 		{"rollback to a sha", func() (*promote.Report, error) { return p.Rollback(ctx, sha(newSHA), promote.WriteOptions{}) }, promote.ErrVerification},
 		{"rollback to the backups", func() (*promote.Report, error) { return p.Rollback(ctx, promote.SHA{}, promote.WriteOptions{}) }, promote.ErrVerification},
 		{"status", func() (*promote.Report, error) { return p.Status(ctx) }, promote.ErrIncomplete},
+		// A registry that cannot be read fails no signature check.
+		{"status with a signature policy", func() (*promote.Report, error) { return signed.Status(ctx) }, promote.ErrIncomplete},
 	} {
 		t.Run(op.name, func(t *testing.T) {
 			_, err := op.run()
