@@ -148,7 +148,7 @@ func TestFanOutIsBounded(t *testing.T) {
 	maxGoroutines := 4 * maxRequests
 	run := func(t *testing.T, op func(p *promote.Promoter) (*promote.Report, error)) (*promote.Report, error) {
 		t.Helper()
-		p, err := promote.New(promote.Config{Repositories: []string{src.Name()}, Destinations: map[string]string{src.Name(): dst.Name()}}, promote.WithAnonymous())
+		p, err := promote.New(promote.Config{Repositories: []string{src.Name()}, Destinations: []promote.Mapping{{Source: src.Name(), Destination: dst.Name()}}}, promote.WithAnonymous())
 		if err != nil {
 			t.Fatal(err)
 		}
