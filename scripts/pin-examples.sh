@@ -9,7 +9,9 @@
 # every with: key the examples pass. The runner only warns about an input
 # the pinned action does not declare, and drops it, so a pin behind the
 # examples would silently turn a check off. go test ./tests (TestExamplePins)
-# checks the pins the same way; this script runs it at the end.
+# checks the pins the same way, and also that the pinned action gives every
+# input the examples pass the default HEAD's does (a default can be the
+# word for "left out"); this script runs it at the end.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

@@ -66,8 +66,10 @@ func (g gitRepo) isCheckout() (bool, error) {
 
 // checkPin returns why the commit a step pins cannot serve it: the commit
 // is not in the history of the checkout's HEAD, or its action.yml does
-// not declare every with: key the step passes. The runner would only warn
-// about such a key, and drop it: a signature policy would silently be off.
+// not declare every with: key the step passes, or gives one of them
+// another default than HEAD's action.yml does. The runner would only warn
+// about an undeclared key, and drop it: a signature policy would silently
+// be off.
 func checkPin(g gitRepo, pin actionPin) error {
 	if !pinnedAction.MatchString(selfAction + "@" + pin.sha) {
 		return fmt.Errorf("%s@%s is not pinned to a full commit sha; pin it with %s", selfAction, pin.sha, pinExamplesScript)
@@ -89,21 +91,47 @@ func checkPin(g gitRepo, pin actionPin) error {
 	if err != nil {
 		return fmt.Errorf("%s@%s has no action.yml: pin a later commit, with %s", selfAction, pin.sha, pinExamplesScript)
 	}
-	var action struct {
-		Inputs map[string]yaml.Node `yaml:"inputs"`
-	}
-	if err := yaml.Unmarshal([]byte(data), &action); err != nil {
+	pinned, err := actionInputs(data)
+	if err != nil {
 		return fmt.Errorf("reading action.yml at %s: %w", pin.sha, err)
 	}
-	var undeclared []string
+	data, err = g.git("show", "HEAD:action.yml")
+	if err != nil {
+		return fmt.Errorf("reading the action.yml of HEAD: %w", err)
+	}
+	current, err := actionInputs(data)
+	if err != nil {
+		return fmt.Errorf("reading the action.yml of HEAD: %w", err)
+	}
+	var undeclared, redefined []string
 	for _, key := range pin.with {
-		if _, ok := action.Inputs[key]; !ok {
+		in, ok := pinned[key]
+		switch {
+		case !ok:
 			undeclared = append(undeclared, key)
+		case in.Default != current[key].Default:
+			redefined = append(redefined, fmt.Sprintf("%s (%q there, %q now)", key, in.Default, current[key].Default))
 		}
 	}
 	if len(undeclared) > 0 {
 		return fmt.Errorf("action.yml at %s does not declare %s, which the step passes: the runner would only warn and drop it; pin a commit whose action has every input, with %s",
 			pin.sha[:12], strings.Join(undeclared, ", "), pinExamplesScript)
 	}
+	if len(redefined) > 0 {
+		// A default can be the word for "left out", as "(none)" is for the
+		// signature inputs: a value the example passes means something
+		// else to an action with another default.
+		return fmt.Errorf("action.yml at %s has another default for %s, which the step passes: the value may mean something else there; pin a later commit, with %s",
+			pin.sha[:12], strings.Join(redefined, ", "), pinExamplesScript)
+	}
 	return nil
+}
+
+// actionInputs reads the inputs an action.yml declares.
+func actionInputs(data string) (map[string]actionInput, error) {
+	var action actionFile
+	if err := yaml.Unmarshal([]byte(data), &action); err != nil {
+		return nil, err
+	}
+	return action.Inputs, nil
 }

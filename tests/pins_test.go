@@ -37,9 +37,11 @@ func TestExamplePins(t *testing.T) {
 }
 
 // TestCheckPinCatches proves that the pin check fails on a commit missing
-// from the history, on a shallow history, and on a commit whose action
-// lacks an input, in a repository of three commits: the action with the
-// input command, then with sha, then a commit on a branch of its own.
+// from the history, on a shallow history, on a commit whose action lacks
+// an input, and on one whose action gives an input another default, in a
+// repository of four commits: the action with the input command, then
+// with sha, then with a default for sha, and a commit on a branch of its
+// own.
 func TestCheckPinCatches(t *testing.T) {
 	dir := t.TempDir()
 	g := gitRepo{dir}
@@ -66,6 +68,8 @@ func TestCheckPinCatches(t *testing.T) {
 	git("checkout", "-q", "-b", "elsewhere")
 	elsewhere := commit("  command:\n    description: c\n  sha:\n    description: s\n  extra:\n    description: e\n")
 	git("checkout", "-q", "main")
+	// HEAD: the sha input's default becomes the word for "left out".
+	commit("  command:\n    description: c\n  sha:\n    description: s\n    default: (none)\n")
 
 	shallowDir := filepath.Join(t.TempDir(), "shallow")
 	git("clone", "-q", "--depth=1", "file://"+dir, shallowDir)
@@ -76,7 +80,8 @@ func TestCheckPinCatches(t *testing.T) {
 		pin  actionPin
 		want string // in the error; empty for none
 	}{
-		{"every input declared", dir, actionPin{sha: current, with: []string{"command", "sha"}}, ""},
+		{"every input declared", dir, actionPin{sha: current, with: []string{"command"}}, ""},
+		{"an input whose default changed", dir, actionPin{sha: current, with: []string{"command", "sha"}}, `another default for sha ("" there, "(none)" now)`},
 		{"an input added later", dir, actionPin{sha: old, with: []string{"command", "sha"}}, "does not declare sha"},
 		{"a commit off the history of HEAD", dir, actionPin{sha: elsewhere, with: []string{"command"}}, "no such commit in the history"},
 		{"an unknown commit", dir, actionPin{sha: strings.Repeat("0", 40), with: []string{"command"}}, "scripts/pin-examples.sh"},
