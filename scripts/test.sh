@@ -18,6 +18,10 @@ tree_state() {
 	} | xargs -0r git hash-object --
 }
 
+# The distribution 3.0 registry that setup.sh builds, for the tests of
+# promotion records on it.
+export PROMOTE_REGISTRY_V3_BIN=${PROMOTE_REGISTRY_V3_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/promote/distribution-v3.0.0/registry}
+
 step "setup"
 scripts/setup.sh
 
