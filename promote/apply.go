@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -13,7 +14,11 @@ type move struct {
 	client *repoClient
 	// entry is the report entry the move belongs to.
 	entry int
-	tag   string
+	// image is the index of the image whose tag moves; target marks the
+	// move of a target tag, which is recorded, as opposed to its backup.
+	image  int
+	target bool
+	tag    string
 	// before is what the tag pointed at; nil if it did not exist.
 	before *manifest
 	after  manifest
@@ -105,6 +110,13 @@ func (r *run) apply(ctx context.Context, rep *Report, moves []move) error {
 	if writes == 0 {
 		return nil // nothing to write, and nothing of this run to be undone
 	}
+	records, err := r.planRecords(rep, moves, r.write)
+	if err != nil {
+		return fmt.Errorf("%w: %s failed before any tag moved; the registry is as before. cause: %w", ErrNotPromoted, rep.Action, err)
+	}
+	// The empty blob that records name is uploaded alongside the writes.
+	var prepared sync.WaitGroup
+	prepared.Go(func() { records.prepare(ctx) })
 	putErrs := make([]error, len(moves))
 	_ = forEach(ctx, len(moves), r.requestLimit(), func(ctx context.Context, k int) error {
 		if !moves[k].check {
@@ -121,7 +133,17 @@ func (r *run) apply(ctx context.Context, rep *Report, moves []move) error {
 		readCtx, cancel = r.restoreContext(ctx)
 		defer cancel()
 	}
+	// Records are staged alongside the read-back: on registries without
+	// the referrers API, nothing staged is listed until Commit.
+	var staged sync.WaitGroup
+	staged.Go(func() {
+		prepared.Wait()
+		if ctx.Err() == nil {
+			records.batch.Stage(ctx)
+		}
+	})
 	states := r.readBack(readCtx, moves)
+	staged.Wait()
 
 	outcomes := make([]moveOutcome, len(moves))
 	failed := false
@@ -164,7 +186,8 @@ func (r *run) apply(ctx context.Context, rep *Report, moves []move) error {
 			img.Outcome = OutcomeChanged
 			img.Tags = append(img.Tags, TagState{Tag: m.ref(), Digest: m.after.digest.String()})
 		}
-		return nil
+		// Every move is confirmed: now, and only now, the records.
+		return records.commit(ctx, rep)
 	}
 	if hook := r.p.opts.beforeRestore; hook != nil {
 		hook(ctx)

@@ -21,6 +21,20 @@ type WriteOptions struct {
 	// does not exist yet passes. Nil checks nothing. [Promoter.Rollback]
 	// never applies it: going back is what a rollback is for.
 	ForwardOnly History
+	// Actor is who the promotion records name as having made the moves: a
+	// CI login or a user name; "unknown" when empty. Records are public to
+	// anyone who can pull, so it must never be a secret.
+	Actor string
+	// Run is the URL of the run, such as a GitHub Actions run with its
+	// attempt; empty when not known. A URL with user information, a query
+	// or a fragment is refused.
+	Run string
+	// AllowRolledBack promotes digests that a rollback moved away from a
+	// target tag since they were last moved there; without it such a
+	// promotion is refused before any write, naming who rolled back, when
+	// and from which run. The records say it was used. A rollback never
+	// needs it.
+	AllowRolledBack bool
 }
 
 // current is what a repository's target tags and their backups point at
@@ -53,17 +67,24 @@ func (p *Promoter) Promote(ctx context.Context, sha SHA, opts WriteOptions) (*Re
 // opts.ForwardOnly is ignored.
 func (p *Promoter) Rollback(ctx context.Context, sha SHA, opts WriteOptions) (*Report, error) {
 	opts.ForwardOnly = nil
+	opts.AllowRolledBack = false
+	if err := validateWho(opts); err != nil {
+		return nil, err
+	}
 	if !sha.IsZero() {
 		return p.promote(ctx, "rollback", sha, opts)
 	}
 	if opts.NoBackup {
 		return nil, invalid("no-backup", "true", "a rollback to the backup tags swaps each target with its backup, so it always writes the backup; give a sha to skip it")
 	}
-	return p.swap(ctx, opts.DryRun)
+	return p.swap(ctx, opts)
 }
 
 func (p *Promoter) promote(ctx context.Context, action string, s SHA, opts WriteOptions) (*Report, error) {
 	if err := checkSHA(p.opts.signatures, s); err != nil {
+		return nil, err
+	}
+	if err := validateWho(opts); err != nil {
 		return nil, err
 	}
 	ctx, cancel := p.bound(ctx)
@@ -71,6 +92,10 @@ func (p *Promoter) promote(ctx context.Context, action string, s SHA, opts Write
 	rep := &Report{Action: action, SHA: s.String(), DryRun: opts.DryRun}
 	p.describe(rep)
 	r := p.connect(ctx, access{sources: true, write: !opts.DryRun})
+	r.write = opts
+	// The records of each source digest are read alongside its
+	// verification: a promotion refuses a digest that was rolled back.
+	r.readRecords, r.refuseRolledBack = true, action == "promote"
 	n := len(r.clients)
 	sources := make([]source, n)
 	currents := make([]current, n)
@@ -103,7 +128,7 @@ func (p *Promoter) promote(ctx context.Context, action string, s SHA, opts Write
 				pl.fail(img, errs[i])
 				continue
 			}
-			pl.add(r.dests[i], img, tagMove{tag: tag, old: currents[i].targets[t], next: sources[i].desc, backup: currents[i].backups[t], writeBackup: !opts.NoBackup})
+			pl.add(r.dests[i], i, img, tagMove{tag: tag, old: currents[i].targets[t], next: sources[i].desc, backup: currents[i].backups[t], writeBackup: !opts.NoBackup})
 		}
 	}
 	return rep, r.finishPlan(ctx, rep, "verification failed", sourceRefs(r, s), errs, pl.moves)
@@ -111,12 +136,13 @@ func (p *Promoter) promote(ctx context.Context, action string, s SHA, opts Write
 
 // swap plans moving every target tag to its backup and the backup to the
 // target's old digest.
-func (p *Promoter) swap(ctx context.Context, dryRun bool) (*Report, error) {
+func (p *Promoter) swap(ctx context.Context, opts WriteOptions) (*Report, error) {
 	ctx, cancel := p.bound(ctx)
 	defer cancel()
-	rep := &Report{Action: "rollback", DryRun: dryRun}
+	rep := &Report{Action: "rollback", DryRun: opts.DryRun}
 	p.describe(rep)
-	r := p.connect(ctx, access{write: !dryRun})
+	r := p.connect(ctx, access{write: !opts.DryRun})
+	r.write = opts
 	n := len(r.clients)
 	currents := make([]current, n)
 	signatures := make([][]*Signature, n)
@@ -137,7 +163,16 @@ func (p *Promoter) swap(ctx context.Context, dryRun bool) (*Report, error) {
 		}
 		errs[i] = joinUnique(missing...)
 		if errs[i] == nil {
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				// Only to learn whether the registry serves the referrers
+				// API, for the records this rollback writes.
+				if l, err := r.listRecords(ctx, i, currents[i].backups[0].Digest); err == nil {
+					r.referrersAPI[i] = l.API
+				}
+			})
 			signatures[i], errs[i] = r.dests[i].backupSignatures(ctx, currents[i].backups, r.repo(i))
+			wg.Wait()
 		}
 		return nil
 	})
@@ -156,7 +191,7 @@ func (p *Promoter) swap(ctx context.Context, dryRun bool) (*Report, error) {
 				img.Signature = signatures[i][t]
 			}
 			// The backup moves to where the target was.
-			pl.add(r.dests[i], img, tagMove{tag: tag, old: currents[i].targets[t], next: bk, backup: bk, writeBackup: true})
+			pl.add(r.dests[i], i, img, tagMove{tag: tag, old: currents[i].targets[t], next: bk, backup: bk, writeBackup: true})
 		}
 	}
 	return rep, r.finishPlan(ctx, rep, "rollback not possible", repoNames(r), errs, pl.moves)
@@ -191,7 +226,7 @@ type tagMove struct {
 // with m.writeBackup set and a target that existed, its backup tag moves to
 // m.old. A placeholder left by a failed run counts as absent: it is
 // replaced, but never backed up.
-func (pl *planner) add(c *repoClient, img Image, m tagMove) {
+func (pl *planner) add(c *repoClient, i int, img Image, m tagMove) {
 	tag, old, next, bk := m.tag, m.old, m.next, m.backup
 	prev := live(old)
 	if prev != nil {
@@ -199,16 +234,16 @@ func (pl *planner) add(c *repoClient, img Image, m tagMove) {
 	}
 	if prev != nil && prev.Digest == next.Digest {
 		img.Outcome = OutcomeUnchanged
-		pl.moves = append(pl.moves, move{client: c, entry: len(pl.rep.Images), tag: tag, before: manifestPtr(old), after: manifestOf(next), check: true})
+		pl.moves = append(pl.moves, move{client: c, entry: len(pl.rep.Images), image: i, target: true, tag: tag, before: manifestPtr(old), after: manifestOf(next), check: true})
 		pl.rep.Images = append(pl.rep.Images, img)
 		return
 	}
 	img.Outcome = OutcomeWouldChange
 	entry := len(pl.rep.Images)
 	pl.rep.Images = append(pl.rep.Images, img)
-	pl.moves = append(pl.moves, move{client: c, entry: entry, tag: tag, before: manifestPtr(old), after: manifestOf(next)})
+	pl.moves = append(pl.moves, move{client: c, entry: entry, image: i, target: true, tag: tag, before: manifestPtr(old), after: manifestOf(next)})
 	if m.writeBackup && prev != nil && (bk == nil || bk.Digest != prev.Digest) {
-		pl.moves = append(pl.moves, move{client: c, entry: entry, tag: tag + BackupSuffix, before: manifestPtr(bk), after: manifestOf(prev)})
+		pl.moves = append(pl.moves, move{client: c, entry: entry, image: i, tag: tag + BackupSuffix, before: manifestPtr(bk), after: manifestOf(prev)})
 	}
 }
 

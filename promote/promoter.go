@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/molecule-ai/promote/promote/internal/record"
 )
 
 // Promoter runs the operations on one validated configuration. It holds no
@@ -96,6 +98,16 @@ type run struct {
 	// copies[i] is the copy of image i to its destination, planned while
 	// reading; nil when image i is not copied.
 	copies []*imageCopy
+	// records[i] holds the promotion records of image i's destination, and
+	// referrersAPI[i] says whether its registry serves the referrers API,
+	// as the listing read alongside verification found.
+	records      []*record.Repository
+	referrersAPI []bool
+	// readRecords: list the records of each source digest alongside its
+	// verification; refuseRolledBack: refuse a rolled-back digest then.
+	readRecords, refuseRolledBack bool
+	// write is the options of a promote or rollback.
+	write WriteOptions
 }
 
 // scopesPerToken bounds the repositories that one token is asked for. A
@@ -129,7 +141,8 @@ func (p *Promoter) connect(ctx context.Context, a access) *run {
 		p: p, base: p.opts.baseTransport(),
 		clients: make([]*repoClient, n), connErrs: make([]error, n),
 		dests: make([]*repoClient, n), destErrs: make([]error, n),
-		copies: make([]*imageCopy, n),
+		copies:  make([]*imageCopy, n),
+		records: make([]*record.Repository, n), referrersAPI: make([]bool, n),
 	}
 	type endpoint struct {
 		repo   name.Repository

@@ -55,6 +55,9 @@ const (
 	// ResultIncomplete: status found a target tag missing, at a
 	// placeholder, or unreadable; each entry's Detail says which and why.
 	ResultIncomplete Result = "incomplete"
+	// ResultUnrecorded: every tag moved and was read back in place, but a
+	// promotion record is missing (see [ErrUnrecorded]). The moves stand.
+	ResultUnrecorded Result = "unrecorded"
 )
 
 // Report is the outcome of one operation, one entry per repository and
@@ -123,6 +126,14 @@ type Image struct {
 	// Signature is what the signature policy verified of the image; nil
 	// when no policy was set or the image failed.
 	Signature *Signature `json:"signature,omitempty"`
+	// Recorded is set when the promotion record of this entry's move was
+	// written and read back (promote and rollback).
+	Recorded bool `json:"recorded,omitempty"`
+	// RecordError says why the move, which stands, has no record.
+	RecordError string `json:"recordError,omitempty"`
+	// LastMove is the record of the move that put Digest on the target tag
+	// (status); nil when none was found.
+	LastMove *Record `json:"lastMove,omitempty"`
 }
 
 // Signature is the verified signature of an image.

@@ -97,9 +97,11 @@ func (r *run) verifySource(ctx context.Context, i int, s SHA, alongside func(con
 		wg.Go(func() { alongsideErr = alongside(ctx, desc) })
 	}
 	required := r.p.plan.platforms
+	records := r.checkRecords(ctx, i, desc.Digest)
 	src.info, err = c.inspect(ctx, desc, inspectOptions{allChildren: true, required: required})
 	var sigErr error
 	src.signature, sigErr = signatures()
+	recordsErr := records()
 	wg.Wait()
 	if err != nil {
 		if isAccessError(err) {
@@ -135,6 +137,9 @@ func (r *run) verifySource(ctx context.Context, i int, s SHA, alongside func(con
 			others = strings.Join(problems, "; ") + "; "
 		}
 		return src, fmt.Errorf("%s: %s%w", desc.Digest, others, sigErr)
+	}
+	if recordsErr != nil {
+		problems = append(problems, recordsErr.Error())
 	}
 	if len(problems) > 0 {
 		return src, fmt.Errorf("%s: %s", desc.Digest, strings.Join(problems, "; "))
@@ -227,6 +232,8 @@ func (rep *Report) finish(err error) error {
 		rep.Result = ResultMixed
 	case errors.Is(err, ErrIncomplete):
 		rep.Result = ResultIncomplete
+	case errors.Is(err, ErrUnrecorded):
+		rep.Result = ResultUnrecorded
 	default:
 		rep.Result = ResultFailed
 	}

@@ -34,6 +34,10 @@ type Listing struct {
 	// Rejected are the entries that claim to be records but fail
 	// validation; none of them is in Records.
 	Rejected []Rejected
+	// API says that the registry served the referrers API; without it,
+	// records are listed in the fallback tag index "sha256-<hex>" (see
+	// [Batch.Add]).
+	API bool
 }
 
 // Rejected is a listing entry that claims to be a record, and why it was
@@ -59,7 +63,7 @@ func (r *Repository) List(ctx context.Context, subject v1.Hash) (Listing, error)
 	if err := validateDigest("subject", subject); err != nil {
 		return Listing{}, fmt.Errorf("cannot list promotion records in %s: %w", r.repo, err)
 	}
-	im, err := r.referrers(ctx, subject)
+	im, api, err := r.referrersAPI(ctx, subject)
 	if err != nil {
 		return Listing{}, fmt.Errorf("listing promotion records of %s@%s: %w", r.repo, subject, err)
 	}
@@ -67,6 +71,7 @@ func (r *Repository) List(ctx context.Context, subject v1.Hash) (Listing, error)
 	if err != nil {
 		return Listing{}, fmt.Errorf("listing promotion records of %s@%s: %w", r.repo, subject, err)
 	}
+	l.API = api
 	return l, nil
 }
 
@@ -77,6 +82,13 @@ func (r *Repository) List(ctx context.Context, subject v1.Hash) (Listing, error)
 // records were written to the fallback tag, their entries are merged. Each
 // is bounded in entries.
 func (r *Repository) referrers(ctx context.Context, subject v1.Hash) (*v1.IndexManifest, error) {
+	im, _, err := r.referrersAPI(ctx, subject)
+	return im, err
+}
+
+// referrersAPI is referrers, and says whether the registry served the
+// referrers API.
+func (r *Repository) referrersAPI(ctx context.Context, subject v1.Hash) (*v1.IndexManifest, bool, error) {
 	var (
 		api, tagged       *v1.IndexManifest
 		apiErr, taggedErr error
@@ -85,14 +97,15 @@ func (r *Repository) referrers(ctx context.Context, subject v1.Hash) (*v1.IndexM
 	wg.Go(func() { api, apiErr = r.fromAPI(ctx, subject) })
 	wg.Go(func() { tagged, taggedErr = r.fromFallbackTag(ctx, subject) })
 	wg.Wait()
+	served := apiErr == nil
 	if errors.Is(apiErr, errNoReferrersAPI) {
 		api, apiErr = &v1.IndexManifest{}, nil
 	}
 	if err := errors.Join(apiErr, taggedErr); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	merged := &v1.IndexManifest{Manifests: slices.Concat(api.Manifests, tagged.Manifests)}
-	return merged, nil
+	return merged, served, nil
 }
 
 // errNoReferrersAPI says that the registry does not serve the referrers

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -38,6 +40,11 @@ type Repository struct {
 	// read and write are the remote options of reads and writes: the
 	// caller's, with one Puller or one Pusher that every call shares.
 	read, write []remote.Option
+	// client sends the requests a Batch makes itself; nil unless the
+	// Repository was made with Connect.
+	client *http.Client
+	// emptyChecked and hasEmpty say what is known of the empty blob.
+	emptyChecked, hasEmpty atomic.Bool
 }
 
 // NewRepository returns the records of repo, reached with opts:
@@ -83,7 +90,16 @@ func (r *Repository) writeOptions(ctx context.Context) []remote.Option {
 // too, but only once per Repository; a run that calls Prepare alongside its
 // tag moves saves that round trip when the records are written. It writes
 // no manifest and no tag.
+//
+// On a Repository made with [Connect], the upload is one POST and one
+// monolithic PUT, so Prepare costs at most three dependent round trips.
 func (r *Repository) Prepare(ctx context.Context) error {
+	if r.client != nil {
+		if err := r.uploadEmpty(ctx); err != nil {
+			return fmt.Errorf("uploading the empty blob of promotion records to %s: %w", r.repo, err)
+		}
+		return nil
+	}
 	empty := static.NewLayer(emptyJSON, emptyMediaType)
 	if err := remote.WriteLayer(r.repo, empty, r.writeOptions(ctx)...); err != nil {
 		return fmt.Errorf("uploading the empty blob of promotion records to %s: %w", r.repo, err)

@@ -1,0 +1,426 @@
+package record
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Connect returns the records of repo reached through tr, an authenticated
+// transport such as go-containerregistry's transport.NewWithContext gives
+// (a *transport.Wrapper, used as is, with no ping). A [Batch] writes only
+// to repositories made with Connect: it sends some requests itself, so
+// that go-containerregistry does not read the referrers API again before
+// each record.
+func Connect(repo name.Repository, tr http.RoundTripper, opts ...remote.Option) (*Repository, error) {
+	if tr == nil {
+		return nil, fmt.Errorf("reading promotion records in %s: a transport is required", repo)
+	}
+	r, err := NewRepository(repo, append(slices.Clone(opts), remote.WithTransport(tr))...)
+	if err != nil {
+		return nil, err
+	}
+	r.client = &http.Client{Transport: tr}
+	return r, nil
+}
+
+// Batch writes the records of one run, in two phases that the run places
+// around its read-back of the tags it moved, so that no record is listed
+// before the run confirmed its move:
+//
+//   - [Batch.Stage], alongside the read-back: on registries without the
+//     referrers API, read the subject's fallback tag index "sha256-<hex>"
+//     and PUT the record manifest by digest. A manifest that no index
+//     names is listed nowhere, and harmless if the run then fails.
+//   - [Batch.Commit], once the read-back confirmed every move: with the
+//     referrers API, PUT the record manifests, which the registry lists at
+//     once; without it, PUT each subject's index with the run's entries
+//     added. Then read every subject's listing back, and write again what
+//     it lacks (another writer's index PUT can drop an entry), keeping the
+//     other writer's entries, at most [MaxRewrites] times.
+//
+// So records cost two dependent round trips after the read-back on any
+// registry, whatever the number of records, and two more for each rewrite.
+// The empty blob every record names is uploaded by [Repository.Prepare],
+// which the run calls earlier.
+type Batch struct {
+	entries []*batchEntry
+	// groups are the entries of one subject in one repository, written
+	// to that subject's fallback index at once.
+	groups []*group
+}
+
+// batchEntry is one record of a batch.
+type batchEntry struct {
+	repo    *Repository
+	rec     Record
+	subject v1.Descriptor
+	m       artifact
+	desc    v1.Descriptor
+	// api: the repository serves the referrers API.
+	api bool
+	// staged: the manifest was PUT; written: so was its listing entry
+	// (its index, or, with the API, the manifest itself); listed: it was
+	// read back.
+	staged, written, listed bool
+	// err is why the record is not listed yet.
+	err error
+}
+
+// group is the entries of one subject in one repository.
+type group struct {
+	repo    *Repository
+	subject v1.Hash
+	api     bool
+	entries []*batchEntry
+	// index is the fallback tag index as last read; nil when unread.
+	index    *v1.IndexManifest
+	indexErr error
+}
+
+// Add validates rec and adds it to the batch, to be written in repo as an
+// artifact whose subject is rec.Subject(), described by subject (its media
+// type and size as the caller read them). referrersAPI says whether the
+// registry serves the referrers API, as a listing of the run found (see
+// [Listing.API]). It makes no request; it returns the record's descriptor.
+func (b *Batch) Add(repo *Repository, rec Record, subject v1.Descriptor, referrersAPI bool) (v1.Descriptor, error) {
+	if repo.client == nil {
+		return v1.Descriptor{}, fmt.Errorf("cannot write a promotion record for %s: the repository was not made with Connect", repo.repo)
+	}
+	if err := rec.Validate(repo.repo.RepositoryStr()); err != nil {
+		return v1.Descriptor{}, fmt.Errorf("cannot write a promotion record for %s: %w", repo.repo, err)
+	}
+	if err := validateSubject(rec, subject); err != nil {
+		return v1.Descriptor{}, fmt.Errorf("cannot write a promotion record for %s: %w", repo.repo, err)
+	}
+	m, err := rec.manifest(subject)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	e := &batchEntry{repo: repo, rec: rec, subject: subject, m: m, desc: m.descriptor(), api: referrersAPI}
+	e.desc.Annotations = rec.annotations()
+	b.entries = append(b.entries, e)
+	for _, g := range b.groups {
+		if g.repo == repo && g.subject == subject.Digest {
+			g.entries = append(g.entries, e)
+			g.api = g.api && referrersAPI
+			return e.desc, nil
+		}
+	}
+	b.groups = append(b.groups, &group{repo: repo, subject: subject.Digest, api: referrersAPI, entries: []*batchEntry{e}})
+	return e.desc, nil
+}
+
+// Len returns the number of records in the batch.
+func (b *Batch) Len() int { return len(b.entries) }
+
+// Stage does what may be done before the run's moves are confirmed: on
+// registries without the referrers API, it reads each subject's fallback
+// index and PUTs the record manifests by digest, all at once. It writes no
+// tag and lists no record. A failure here is only remembered: Commit does
+// the step again.
+func (b *Batch) Stage(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, g := range b.groups {
+		if g.api {
+			continue
+		}
+		wg.Go(func() { g.index, g.indexErr = g.repo.fromFallbackTag(ctx, g.subject) })
+		for _, e := range g.entries {
+			wg.Go(func() { e.staged = e.repo.putManifest(ctx, e) == nil })
+		}
+	}
+	wg.Wait()
+}
+
+// Commit writes and lists every record of the batch, as the documentation
+// of [Batch] says, and returns one error for each record, in the order
+// they were added: nil for a record read back in its subject's listing.
+// A record that is not listed after [MaxRewrites] rewrites has an error
+// wrapping [ErrNotListed].
+func (b *Batch) Commit(ctx context.Context) []error {
+	var wg sync.WaitGroup
+	for attempt := 0; attempt <= MaxRewrites && ctx.Err() == nil; attempt++ {
+		var todo []*group
+		for _, g := range b.groups {
+			if slices.ContainsFunc(g.entries, func(e *batchEntry) bool { return !e.listed }) {
+				todo = append(todo, g)
+			}
+		}
+		if len(todo) == 0 {
+			break
+		}
+		for _, g := range todo {
+			wg.Go(func() { g.write(ctx) })
+		}
+		wg.Wait()
+		for _, g := range todo {
+			wg.Go(func() { g.confirm(ctx) })
+		}
+		wg.Wait()
+	}
+	errs := make([]error, len(b.entries))
+	for k, e := range b.entries {
+		if e.listed {
+			continue
+		}
+		err := e.err
+		if err == nil {
+			err = ctx.Err()
+		}
+		errs[k] = fmt.Errorf("writing promotion record %s (%s of %s) to %s: %w", e.desc.Digest, e.rec.Action, e.rec.Tag, e.repo.repo, err)
+	}
+	return errs
+}
+
+// write writes the entries of g that are not listed yet: with the
+// referrers API, their manifests; without, the fallback index with them
+// added, after their manifests where Stage could not PUT them.
+func (g *group) write(ctx context.Context) {
+	var todo []*batchEntry
+	for _, e := range g.entries {
+		if !e.listed {
+			e.written = false
+			todo = append(todo, e)
+		}
+	}
+	var wg sync.WaitGroup
+	for _, e := range todo {
+		if g.api || !e.staged {
+			wg.Go(func() {
+				if e.err = e.repo.putManifest(ctx, e); e.err == nil {
+					e.staged = true
+				}
+			})
+		}
+	}
+	if !g.api && g.index == nil {
+		wg.Go(func() { g.index, g.indexErr = g.repo.fromFallbackTag(ctx, g.subject) })
+	}
+	wg.Wait()
+	if g.api {
+		for _, e := range todo {
+			e.written = e.err == nil
+		}
+		return
+	}
+	var add []v1.Descriptor
+	for _, e := range todo {
+		if e.staged {
+			add = append(add, e.desc)
+		}
+	}
+	if len(add) == 0 {
+		return
+	}
+	var err error
+	if g.index == nil {
+		err = g.indexErr
+	} else {
+		err = g.repo.putFallbackIndex(ctx, g.subject, g.index, add)
+	}
+	for _, e := range todo {
+		if e.staged {
+			e.err, e.written = err, err == nil
+		}
+	}
+}
+
+// confirm reads the listing of g's subject and marks the entries written
+// that it holds as listed. Without the referrers API, the fallback index
+// read becomes the base of the next write.
+func (g *group) confirm(ctx context.Context) {
+	var listed []v1.Descriptor
+	var err error
+	if g.api {
+		var im *v1.IndexManifest
+		if im, err = g.repo.referrers(ctx, g.subject); err == nil {
+			listed = im.Manifests
+		}
+	} else {
+		g.index, g.indexErr = g.repo.fromFallbackTag(ctx, g.subject)
+		if err = g.indexErr; err == nil {
+			listed = g.index.Manifests
+		} else {
+			g.index = nil
+		}
+	}
+	for _, e := range g.entries {
+		if !e.written || e.listed {
+			continue
+		}
+		switch {
+		case err != nil:
+			e.err = fmt.Errorf("reading the record back: %w", err)
+		case slices.ContainsFunc(listed, func(d v1.Descriptor) bool { return d.Digest == e.desc.Digest }):
+			e.listed, e.err = true, nil
+		default:
+			e.err = fmt.Errorf("%w, after %d rewrites", ErrNotListed, MaxRewrites)
+		}
+	}
+}
+
+// putManifest PUTs the record manifest of e by digest, itself, so that
+// go-containerregistry neither asks for the referrers API nor updates the
+// fallback index. A refusal for an unknown blob is asked again after a
+// pause (see [Repository.put]).
+func (r *Repository) putManifest(ctx context.Context, e *batchEntry) error {
+	u := r.url("/manifests/" + e.desc.Digest.String())
+	for i := 0; ; i++ {
+		err := r.send(ctx, http.MethodPut, u, string(types.OCIManifestSchema1), e.m.raw, http.StatusOK, http.StatusCreated, http.StatusAccepted)
+		if !blobUnknown(err) || i == len(blobUnknownPauses) {
+			return err
+		}
+		timer := time.NewTimer(blobUnknownPauses[i])
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return errors.Join(err, ctx.Err())
+		case <-timer.C:
+		}
+	}
+}
+
+// putFallbackIndex PUTs the fallback tag index of subject: base with add
+// appended where missing, sorted by digest as go-containerregistry sorts
+// it. The index names no subject, so go-containerregistry PUTs it alone.
+func (r *Repository) putFallbackIndex(ctx context.Context, subject v1.Hash, base *v1.IndexManifest, add []v1.Descriptor) error {
+	im := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: slices.Clone(base.Manifests), Annotations: base.Annotations}
+	for _, d := range add {
+		if !slices.ContainsFunc(im.Manifests, func(have v1.Descriptor) bool { return have.Digest == d.Digest }) {
+			im.Manifests = append(im.Manifests, d)
+		}
+	}
+	if n := len(im.Manifests); n > MaxReferrers {
+		return fmt.Errorf("the referrers tag of %s would list %d entries, more than the %d read", subject, n, MaxReferrers)
+	}
+	slices.SortFunc(im.Manifests, func(a, b v1.Descriptor) int {
+		switch {
+		case a.Digest.String() < b.Digest.String():
+			return -1
+		case a.Digest.String() > b.Digest.String():
+			return 1
+		}
+		return 0
+	})
+	tag := r.repo.Tag(subject.Algorithm + "-" + subject.Hex)
+	if err := remote.Put(tag, fallbackIndex{im}, r.writeOptions(ctx)...); err != nil {
+		return fmt.Errorf("writing the referrers tag %s: %w", tag.TagStr(), err)
+	}
+	return nil
+}
+
+// fallbackIndex is a fallback tag index, as pushed.
+type fallbackIndex struct{ im v1.IndexManifest }
+
+// RawManifest implements remote.Taggable.
+func (f fallbackIndex) RawManifest() ([]byte, error) { return json.Marshal(f.im) }
+
+// MediaType implements remote.Taggable's optional media type.
+func (f fallbackIndex) MediaType() (types.MediaType, error) { return types.OCIImageIndex, nil }
+
+// url is the address of path under the repository's /v2/ API.
+func (r *Repository) url(path string) string {
+	u := url.URL{Scheme: r.repo.Scheme(), Host: r.repo.RegistryStr(), Path: "/v2/" + r.repo.RepositoryStr() + path}
+	return u.String()
+}
+
+// send sends one request with body through the repository's transport
+// and checks its status.
+func (r *Repository) send(ctx context.Context, method, u, contentType string, body []byte, want ...int) error {
+	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	err = transport.CheckError(resp, want...)
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	return err
+}
+
+// HasEmptyBlob reports whether the repository holds the empty blob that
+// every record names, with one HEAD and no write. A run asks it alongside
+// its reads, so that [Repository.Prepare], alongside its writes, goes
+// straight to the upload where the blob is missing, or does nothing.
+func (r *Repository) HasEmptyBlob(ctx context.Context) (bool, error) {
+	if r.client == nil {
+		return false, fmt.Errorf("reading the empty blob in %s: the repository was not made with Connect", r.repo)
+	}
+	h, _, _ := v1.SHA256(bytes.NewReader(emptyJSON))
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, r.url("/blobs/"+h.String()), nil)
+	if err != nil {
+		return false, err
+	}
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return false, fmt.Errorf("reading the empty blob in %s: %w", r.repo, err)
+	}
+	resp.Body.Close()
+	has := resp.StatusCode == http.StatusOK
+	if has {
+		r.hasEmpty.Store(true)
+	}
+	r.emptyChecked.Store(true)
+	return has, nil
+}
+
+// uploadEmpty uploads the empty blob unless the repository is known to
+// have it: a HEAD unless HasEmptyBlob answered, then a POST that opens an
+// upload and one PUT that sends the two bytes.
+func (r *Repository) uploadEmpty(ctx context.Context) error {
+	if r.hasEmpty.Load() {
+		return nil
+	}
+	if !r.emptyChecked.Load() {
+		has, err := r.HasEmptyBlob(ctx)
+		if err != nil || has {
+			return err
+		}
+	}
+	h, _, _ := v1.SHA256(bytes.NewReader(emptyJSON))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url("/blobs/uploads/"), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err := transport.CheckError(resp, http.StatusAccepted); err != nil {
+		return err
+	}
+	loc, err := resp.Location()
+	if err != nil {
+		return fmt.Errorf("the registry gave no upload location: %w", err)
+	}
+	q := loc.Query()
+	q.Set("digest", h.String())
+	loc.RawQuery = q.Encode()
+	err = r.send(ctx, http.MethodPut, loc.String(), "application/octet-stream", emptyJSON, http.StatusCreated, http.StatusAccepted, http.StatusNoContent)
+	if err == nil {
+		r.hasEmpty.Store(true)
+	}
+	return err
+}
