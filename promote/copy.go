@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/molecule-ai/promote/promote/internal/attach"
+	"github.com/molecule-ai/promote/promote/internal/record"
 )
 
 // imageCopy is the copy of one image, by digest, to its destination
@@ -155,7 +156,14 @@ func (r *run) planCopy(ctx context.Context, i int, desc *remote.Descriptor) erro
 	// are read at once.
 	var found []attach.Attachment
 	wg.Go(func() {
-		found, attErr = src.attachments().List(ctx, root.digest, attach.Filter{Referrers: func(string) bool { return true }, CosignSig: true, CosignAtt: true})
+		// Promotion records stay where they were written: they name the
+		// source's tags, and the destination gets records of its own.
+		found, attErr = src.attachments().List(ctx, root.digest, attach.Filter{Referrers: func(at string) bool { return at != record.ArtifactType }, CosignSig: true, CosignAtt: true})
+		found = slices.DeleteFunc(found, func(a attach.Attachment) bool {
+			// Some registries list an artifact's config media type as its
+			// artifactType; the manifest says what it is.
+			return a.Manifest != nil && a.Manifest.ArtifactType == record.ArtifactType
+		})
 	})
 	var atDest map[v1.Hash]bool
 	wg.Go(func() { atDest, destErr = dst.referrerDigests(ctx, root.digest) })

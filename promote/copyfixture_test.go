@@ -228,6 +228,9 @@ func (f *crossFixture) assertCopied(dstRepo string, want signed) {
 	}
 	var got []string
 	for _, m := range im.Manifests {
+		if m.ArtifactType == promote.RecordArtifactType || m.Annotations["io.github.molecule-ai.promote.action"] != "" {
+			continue // the destination's own promotion records
+		}
 		got = append(got, m.Digest.String())
 		if m.ArtifactType == "" {
 			f.t.Errorf("referrer %s at %s has lost its artifact type", m.Digest, repo)
@@ -286,5 +289,14 @@ func (f *crossFixture) assertTree(repo name.Repository, digest string) {
 
 // uploads counts the blob uploads that sent bytes through the proxy.
 func uploads(p *registrytest.Proxy) int {
-	return p.Count(http.MethodPatch, "/blobs/uploads/") + p.Count(http.MethodPut, "/blobs/uploads/")
+	n := 0
+	for _, r := range p.Requests() {
+		// The two bytes of "{}", the empty blob that promotion records
+		// name, are uploaded where the repository lacks them.
+		records := r.Method == http.MethodPut && r.Received == int64(len("{}"))
+		if (r.Method == http.MethodPatch || r.Method == http.MethodPut) && strings.Contains(r.Path, "/blobs/uploads/") && !records {
+			n++
+		}
+	}
+	return n
 }

@@ -315,3 +315,37 @@ func (r *run) checkRecords(ctx context.Context, i int, d v1.Hash) func() error {
 	}()
 	return func() error { return <-done }
 }
+
+// lastMove reads the records of digest d and returns the newest move of
+// tag onto it; nil when no record says how d came there.
+func (c *repoClient) lastMove(ctx context.Context, tag string, d v1.Hash) (*Record, error) {
+	repo, err := record.Connect(c.repo, c.auth)
+	if err != nil {
+		return nil, err
+	}
+	l, err := repo.List(ctx, d)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the promotion records: %w", err)
+	}
+	return lastMove(l, record.TargetTag(c.repo.Tag(tag)), d), nil
+}
+
+// line is the human summary of the record of a tag's last move.
+func (m *Record) line() string {
+	s := fmt.Sprintf("%s by %s at %s", actionPast(m.Action), quoteText(m.Actor), m.Time)
+	if m.Run != "" {
+		s += " in run " + quoteText(m.Run)
+	}
+	if m.AllowRolledBack {
+		s += " (rolled-back digest allowed)"
+	}
+	return s
+}
+
+// actionPast says what a record's action did.
+func actionPast(a string) string {
+	if a == "rollback" {
+		return "rolled back here"
+	}
+	return "promoted"
+}

@@ -219,6 +219,12 @@ func (r *Report) Text() string {
 		if img.Signature != nil {
 			fmt.Fprintf(&b, "  %-12s %s\n", "", img.Signature.line())
 		}
+		if m := img.LastMove; m != nil {
+			fmt.Fprintf(&b, "  %-12s %s\n", "", m.line())
+		}
+		if img.RecordError != "" {
+			fmt.Fprintf(&b, "  %-12s warning: the move stands, but has no promotion record: %s\n", "", img.RecordError)
+		}
 		for _, t := range img.Tags {
 			if t.Note != "" {
 				fmt.Fprintf(&b, "  %-12s %s is at %s (%s)\n", "", t.Tag, t.where(), t.Note)
@@ -300,6 +306,21 @@ func (r *Report) Markdown() string {
 		}
 	}
 	r.copiesMarkdown(&b)
+	var moves, unrecorded []string
+	for _, img := range r.Images {
+		if m := img.LastMove; m != nil {
+			moves = append(moves, fmt.Sprintf("| `%s` | %s | %s | %s | %s |", img.ref(), m.Action, m.Time, tableCell(markdownText(m.Actor)), tableCell(markdownText(orDash(m.Run)))))
+		}
+		if img.RecordError != "" {
+			unrecorded = append(unrecorded, fmt.Sprintf("- `%s`: %s", img.ref(), tableCell(markdownText(img.RecordError))))
+		}
+	}
+	if len(moves) > 0 {
+		b.WriteString("\nWho put each digest there:\n\n| Image | Action | Time | Actor | Run |\n|---|---|---|---|---|\n" + strings.Join(moves, "\n") + "\n")
+	}
+	if len(unrecorded) > 0 {
+		b.WriteString("\n**Warning:** these moves stand, but have no promotion record:\n\n" + strings.Join(unrecorded, "\n") + "\n")
+	}
 	var notes []string
 	for _, img := range r.Images {
 		for _, t := range img.Tags {

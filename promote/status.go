@@ -110,13 +110,23 @@ func (c *repoClient) describeTag(ctx context.Context, img *Image, tag string, fr
 		img.Tags = []TagState{{Tag: img.Target, Digest: desc.Digest.String(), Note: placeholderNote}}
 	default:
 		signatures := c.checkSignatures(ctx, desc.Digest, SHA{}, from)
+		// Who put the digest there, and when, is read alongside.
+		var moved *Record
+		var recordsErr error
+		var records sync.WaitGroup
+		records.Go(func() { moved, recordsErr = c.lastMove(ctx, tag, desc.Digest) })
 		info, err := c.inspect(ctx, desc, inspectOptions{})
 		sig, sigErr := signatures()
+		records.Wait()
 		if err != nil {
 			return fmt.Errorf("cannot inspect %s: %w", tag, err)
 		}
 		img.describe(source{desc: desc, info: info, signature: sig}, SHA{})
 		img.Outcome = OutcomeCurrent
+		img.LastMove = moved
+		if recordsErr != nil {
+			img.Detail = joinDetail(img.Detail, recordsErr.Error())
+		}
 		if sigErr != nil {
 			signatureErr = fmt.Errorf("%s at %s: %w", tag, desc.Digest, sigErr)
 		}
