@@ -275,8 +275,12 @@ func (rc *recorder) commit(ctx context.Context, rep *Report) error {
 	if len(lines) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: every tag is in place, but %d promotion records are missing; the moves stand. Run history to see the gap:\n%s",
-		ErrUnrecorded, len(lines), strings.Join(lines, "\n"))
+	missing := fmt.Sprintf("%d of %d promotion records are", len(lines), len(errs))
+	if len(lines) == 1 {
+		missing = fmt.Sprintf("1 of %d promotion records is", len(errs))
+	}
+	return fmt.Errorf("%w: every tag is in place, but %s missing; the moves stand, and history shows the gap:\n%s",
+		ErrUnrecorded, missing, strings.Join(lines, "\n"))
 }
 
 // joinDetail appends b to a, separated by "; ".

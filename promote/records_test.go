@@ -3,9 +3,12 @@ package promote_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -202,5 +205,54 @@ func TestRecordInputsValidatedFirst(t *testing.T) {
 	}
 	if _, err := p.History(context.Background(), -1); !errors.Is(err, promote.ErrInvalidInput) {
 		t.Errorf("History(-1): err = %v, want invalid input", err)
+	}
+}
+
+// TestRacingRunsKeepEachOthersRecords races two runs that record moves on
+// the same digest, on a registry without the referrers API: both read the
+// digest's fallback index before either writes it back, so the later write
+// drops the earlier run's entry. That run finds the loss when it reads the
+// index back, and writes its entry again, keeping the other's: both runs
+// exit 0 and both records are listed.
+func TestRacingRunsKeepEachOthersRecords(t *testing.T) {
+	f := newFixture(t, distribution, true)
+	f.repos = f.repos[:1]
+	f.pushStaging(newSHA)
+	barrier := registrytest.NewBarrier(2, registrytest.Match(http.MethodPut, "/manifests/sha256-"))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	actors := []string{"latest-bot", "stable-bot"}
+	reps := make([]*promote.Report, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for k, tag := range []string{"latest", "stable"} {
+		p := f.promoter(promote.Config{TargetTags: []string{tag}}, promote.WithTransport(barrier.Transport(nil)))
+		wg.Go(func() { reps[k], errs[k] = p.Promote(ctx, sha(newSHA), promote.WriteOptions{Actor: actors[k], NoBackup: true}) })
+	}
+	wg.Wait()
+	for k, err := range errs {
+		if err != nil {
+			t.Fatalf("run of %s: %v", actors[k], err)
+		}
+		for _, img := range reps[k].Images {
+			if !img.Recorded {
+				t.Errorf("run of %s: %s not recorded: %s", actors[k], img.Target, img.RecordError)
+			}
+		}
+	}
+	if n := barrier.Arrived(); n < 2 {
+		t.Fatalf("%d index writes met at the barrier, want 2", n)
+	}
+	if n := f.proxy.Count(http.MethodPut, "/manifests/sha256-"); n < 3 {
+		t.Errorf("%d index writes, want a third: the rewrite of the entry the other run dropped", n)
+	}
+	for k, tag := range []string{"latest", "stable"} {
+		h, err := f.promoter(promote.Config{TargetTags: []string{tag}}).History(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := h.Tags[0].Entries; len(e) != 1 || e[0].Kind != promote.HistoryMove || e[0].Actor != actors[k] {
+			t.Errorf("history of %s = %+v, want one move by %s", tag, e, actors[k])
+		}
 	}
 }
