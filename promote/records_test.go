@@ -227,7 +227,9 @@ func TestRacingRunsKeepEachOthersRecords(t *testing.T) {
 	var wg sync.WaitGroup
 	for k, tag := range []string{"latest", "stable"} {
 		p := f.promoter(promote.Config{TargetTags: []string{tag}}, promote.WithTransport(barrier.Transport(nil)))
-		wg.Go(func() { reps[k], errs[k] = p.Promote(ctx, sha(newSHA), promote.WriteOptions{Actor: actors[k], NoBackup: true}) })
+		wg.Go(func() {
+			reps[k], errs[k] = p.Promote(ctx, sha(newSHA), promote.WriteOptions{Actor: actors[k], NoBackup: true})
+		})
 	}
 	wg.Wait()
 	for k, err := range errs {
