@@ -115,8 +115,8 @@ func (r *run) apply(ctx context.Context, rep *Report, moves []move) error {
 		return fmt.Errorf("%w: %s failed before any tag moved; the registry is as before. cause: %w", ErrNotPromoted, rep.Action, err)
 	}
 	// The empty blob that records name is uploaded alongside the writes.
-	var prepared sync.WaitGroup
-	prepared.Go(func() { records.prepare(ctx) })
+	records.batch.Prepare(ctx)
+	defer records.batch.Wait()
 	putErrs := make([]error, len(moves))
 	_ = forEach(ctx, len(moves), r.requestLimit(), func(ctx context.Context, k int) error {
 		if !moves[k].check {
@@ -137,7 +137,6 @@ func (r *run) apply(ctx context.Context, rep *Report, moves []move) error {
 	// the referrers API, nothing staged is listed until Commit.
 	var staged sync.WaitGroup
 	staged.Go(func() {
-		prepared.Wait()
 		if ctx.Err() == nil {
 			records.batch.Stage(ctx)
 		}

@@ -146,6 +146,7 @@ func (p *Promoter) swap(ctx context.Context, opts WriteOptions) (*Report, error)
 	n := len(r.clients)
 	currents := make([]current, n)
 	signatures := make([][]*Signature, n)
+	revisions := make([][]string, n)
 	errs := make([]error, n)
 	_ = r.each(ctx, func(ctx context.Context, i int) error {
 		currents[i], errs[i] = r.readCurrent(ctx, i, true)
@@ -171,6 +172,17 @@ func (p *Promoter) swap(ctx context.Context, opts WriteOptions) (*Report, error)
 					r.referrersAPI[i] = l.API
 				}
 			})
+			// The commit each backup holds, for the report and the
+			// records; a backup that names none is rolled back to all the
+			// same.
+			revisions[i] = make([]string, len(p.plan.targets))
+			for t, bk := range currents[i].backups {
+				wg.Go(func() {
+					if info, err := r.dests[i].inspect(ctx, bk, true, false, nil); err == nil {
+						revisions[i][t] = info.revision
+					}
+				})
+			}
 			signatures[i], errs[i] = r.dests[i].backupSignatures(ctx, currents[i].backups, r.repo(i))
 			wg.Wait()
 		}
@@ -187,6 +199,9 @@ func (p *Promoter) swap(ctx context.Context, opts WriteOptions) (*Report, error)
 			}
 			bk := currents[i].backups[t]
 			img.Digest, img.MediaType = bk.Digest.String(), string(bk.MediaType)
+			if revisions[i] != nil {
+				img.Revision = revisions[i][t]
+			}
 			if signatures[i] != nil {
 				img.Signature = signatures[i][t]
 			}

@@ -178,7 +178,6 @@ func (r *run) rolledBackError(i int, d v1.Hash, l record.Listing, allow bool) er
 type recorder struct {
 	batch   record.Batch
 	entries []int // the report entry of each record
-	repos   []*record.Repository
 }
 
 // planRecords builds the records of the target moves, without any
@@ -186,7 +185,6 @@ type recorder struct {
 // to, and for a rollback a rolled-back mark on the digest it left.
 func (r *run) planRecords(rep *Report, moves []move, opts WriteOptions) (*recorder, error) {
 	rc := &recorder{}
-	seen := map[*record.Repository]bool{}
 	now := time.Now().UTC()
 	action := record.ActionPromote
 	if rep.Action == "rollback" {
@@ -231,23 +229,8 @@ func (r *run) planRecords(rep *Report, moves []move, opts WriteOptions) (*record
 			}
 			rc.entries = append(rc.entries, m.entry)
 		}
-		if !seen[repo] {
-			seen[repo] = true
-			rc.repos = append(rc.repos, repo)
-		}
 	}
 	return rc, nil
-}
-
-// prepare uploads the empty blob of records to every repository that gets
-// one, all at once.
-func (rc *recorder) prepare(ctx context.Context) {
-	var wg sync.WaitGroup
-	for _, repo := range rc.repos {
-		// A failure shows when the record is written.
-		wg.Go(func() { _ = repo.Prepare(ctx) })
-	}
-	wg.Wait()
 }
 
 // commit writes the records once every move was read back in place, and

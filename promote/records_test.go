@@ -92,7 +92,7 @@ func TestRecordsScenario(t *testing.T) {
 			}
 			for i, th := range h.Tags {
 				want := []promote.HistoryEntry{
-					{Kind: promote.HistoryMove, Action: "rollback", SHA: "", Digest: a[i], PreviousDigest: bd[i], Actor: "carol", Run: runRollback},
+					{Kind: promote.HistoryMove, Action: "rollback", SHA: oldSHA, Digest: a[i], PreviousDigest: bd[i], Actor: "carol", Run: runRollback},
 					{Kind: promote.HistoryMove, Action: "promote", SHA: newSHA, Digest: bd[i], PreviousDigest: a[i], Actor: "bob", Run: runB},
 					{Kind: promote.HistoryMove, Action: "promote", SHA: oldSHA, Digest: a[i], Actor: "alice", Run: runA},
 				}

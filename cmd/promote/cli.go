@@ -21,11 +21,14 @@ import (
 
 // Exit codes.
 const (
-	exitOK      = 0
-	exitFailed  = 1 // failed; the registry is as before
-	exitUsage   = 2 // bad input or usage
-	exitMixed   = 3 // failed; the registry was left mixed
-	programName = "promote"
+	exitOK     = 0
+	exitFailed = 1 // failed; the registry is as before
+	exitUsage  = 2 // bad input or usage
+	exitMixed  = 3 // failed; the registry was left mixed
+	// exitUnrecorded: every tag moved and reads back in place, but a
+	// promotion record is missing; the moves stand.
+	exitUnrecorded = 4
+	programName    = "promote"
 )
 
 // imagesEnv lists the images, separated by white space, when no --image
@@ -40,6 +43,9 @@ type options struct {
 	dryRun, noBackup, jsonOut, passwordStdin            bool
 	progress                                            bool
 	forwardOnly, insecure                               bool
+	actor, run                                          string
+	allowRolledBack                                     bool
+	limit                                               int
 	timeout, responseTimeout                            time.Duration
 	signatures                                          signatureFlags
 	// set holds the names of the flags given on the command line.
@@ -129,6 +135,10 @@ func runOn(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		return c.invalid(err)
 	}
 	defer req.summaries.close()
+	if v.name == "history" {
+		h, err := req.promoter.History(ctx, c.o.limit)
+		return c.finishHistory(h, err, req.summaries)
+	}
 	var rep *promote.Report
 	switch v.name {
 	case "verify":
@@ -160,7 +170,10 @@ type request struct {
 func (c *command) prepare() (*request, error) {
 	o := &c.o
 	errs := c.checkFlags()
-	req := &request{write: promote.WriteOptions{DryRun: o.dryRun, NoBackup: o.noBackup}}
+	req := &request{write: promote.WriteOptions{DryRun: o.dryRun, NoBackup: o.noBackup, AllowRolledBack: o.allowRolledBack}}
+	if c.verb.flags&recordFlags != 0 {
+		req.write.Actor, req.write.Run = c.actor(), c.runURL()
+	}
 	if o.sha != "" {
 		var err error
 		req.sha, err = promote.ParseSHA(o.sha)
@@ -234,6 +247,11 @@ func (c *command) checkFlags() []error {
 	errs = append(errs, o.signatures.emptyFlags(o.set)...)
 	if o.signatures.set() && o.sha != "" && len(o.sha) != 40 {
 		add("--sha must be the full 40-character commit sha with a signature policy: certificates and provenance name the full commit")
+	}
+	if v.name == "history" {
+		if o.limit < 1 || o.limit > promote.MaxHistoryLimit {
+			add("--limit must be between 1 and %d", promote.MaxHistoryLimit)
+		}
 	}
 	if o.set["git-dir"] && !o.forwardOnly {
 		add("--git-dir is read only with --forward-only")
@@ -358,6 +376,35 @@ func (c *command) finish(rep *promote.Report, err error, sums summaries) int {
 	return code
 }
 
+// finishHistory prints the history and writes its summaries. A history
+// that could not be read, whole or in part, exits 1.
+func (c *command) finishHistory(h *promote.HistoryReport, err error, sums summaries) int {
+	code := exitCode(err)
+	if h == nil {
+		if code == exitUsage {
+			return c.invalid(err)
+		}
+		h = &promote.HistoryReport{Result: promote.ResultFailed, Error: err.Error(), Limit: c.o.limit, Tags: []promote.TagHistory{}}
+	}
+	if c.json {
+		b, jerr := h.JSON()
+		if jerr != nil {
+			fmt.Fprintf(c.stderr, "%s: %v\n", c.prefix(), jerr)
+		} else {
+			fmt.Fprintf(c.stdout, "%s\n", b)
+		}
+	} else {
+		fmt.Fprint(c.stdout, h.Text())
+	}
+	if werr := sums.write(h.Markdown()); werr != nil {
+		c.printError(fmt.Errorf("warning: the Markdown summary could not be written (%w); the history above is complete", werr))
+	}
+	if err != nil {
+		c.printError(err)
+	}
+	return code
+}
+
 // invalid reports input rejected before any request, as one report when
 // JSON was asked for, and returns the usage exit code.
 func (c *command) invalid(err error) int {
@@ -449,6 +496,8 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.Is(err, promote.ErrMixedState):
 		return exitMixed
+	case errors.Is(err, promote.ErrUnrecorded):
+		return exitUnrecorded
 	case errors.Is(err, promote.ErrVerification), errors.Is(err, promote.ErrNotPromoted), errors.Is(err, promote.ErrIncomplete):
 		return exitFailed
 	case errors.Is(err, promote.ErrInvalidInput):

@@ -530,6 +530,7 @@ func TestExitCodePrecedence(t *testing.T) {
 		{"failed", promote.ErrVerification, exitFailed},
 		{"not promoted", promote.ErrNotPromoted, exitFailed},
 		{"mixed", promote.ErrMixedState, exitMixed},
+		{"unrecorded", promote.ErrUnrecorded, exitUnrecorded},
 		{"unknown", errors.New("boom"), exitFailed},
 		{"mixed over invalid", errors.Join(promote.ErrInvalidInput, promote.ErrMixedState), exitMixed},
 		{"mixed over failed", errors.Join(promote.ErrVerification, promote.ErrMixedState), exitMixed},

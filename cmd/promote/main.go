@@ -5,6 +5,7 @@
 //	promote promote  --sha SHA      move every target tag to it
 //	promote rollback [--sha SHA]    move back (to a sha, or to the backup tags)
 //	promote status                  show what every target tag points at
+//	promote history                 show who moved every target tag, when, from which run
 //	promote demo                    run the whole story on an in-memory registry
 //	promote --version               print its version and go-containerregistry's
 //
@@ -13,8 +14,9 @@
 //
 // Exit codes: 0 success; 1 verification or promotion failed and the registry
 // is as before; 2 bad input or usage, found before any request; 3 the
-// registry was left mixed. With --json, stdout holds one JSON report for
-// every outcome.
+// registry was left mixed; 4 every tag moved, but a promotion record could
+// not be written. With --json, stdout holds one JSON report for every
+// outcome.
 //
 // SIGINT (Ctrl-C) or SIGTERM cancels the run: it stops at once, puts back
 // any tag it moved, within the restore's own deadline, and reports as

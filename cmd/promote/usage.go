@@ -31,6 +31,12 @@ const (
 	writeFlags
 	// forwardFlags: --forward-only, --git-dir.
 	forwardFlags
+	// recordFlags: --actor, --run.
+	recordFlags
+	// allowFlag: --allow-rolled-back.
+	allowFlag
+	// limitFlag: --limit.
+	limitFlag
 )
 
 // verb is one subcommand.
@@ -52,7 +58,7 @@ digest must also carry a Sigstore signature that meets it, found as an OCI refer
 .sig/.att tag, that names this repository, and --sha must be the full 40-character sha. A
 signature flag given empty is an error. Writes nothing. Every failing image is named in one error.`},
 	{name: "promote", args: "--sha SHA", short: "move every target tag to the commit's images, all or nothing",
-		flags: shaFlag | registryFlags | sourceFlags | writeFlags | forwardFlags, needsSHA: true,
+		flags: shaFlag | registryFlags | sourceFlags | writeFlags | forwardFlags | recordFlags | allowFlag, needsSHA: true,
 		long: `Verifies, pins the verified digests, and moves every --target-tag of every image to its pinned
 digest (manifest copy, no layers pulled), then reads every tag back. A target that moves gets a
 backup tag <target>-previous at its old digest. If anything fails after a tag moved, every tag
@@ -61,21 +67,40 @@ written is put back. Tags already at the digest are left alone.
 With --forward-only, it also refuses (exit 1, nothing written) unless the commit descends from,
 or is, the commit every existing target tag carries in its org.opencontainers.image.revision,
 as the git history at --git-dir tells. A target without a revision, or a commit the history
-lacks, is refused too; a target tag that does not exist yet passes. Use rollback to go back.`},
+lacks, is refused too; a target tag that does not exist yet passes. Use rollback to go back.
+
+Once every tag reads back in place, it leaves a promotion record on each digest a target tag
+moved to: an OCI artifact in the same repository (see 'promote history'), naming the commit,
+the time, --actor and --run. It refuses (exit 1, nothing written) a digest that a rollback moved
+away from a target tag since it was last moved there, naming who rolled it back, when and from
+which run, unless --allow-rolled-back is given; its record then says so. A newer commit promotes
+normally. A record that cannot be written never undoes a move: the report warns, and it exits 4.`},
 	{name: "rollback", args: "[--sha SHA]", short: "move the target tags back: to a sha, or to their -previous backups",
-		flags: shaFlag | registryFlags | sourceFlags | writeFlags,
+		flags: shaFlag | registryFlags | sourceFlags | writeFlags | recordFlags,
 		long: `With --sha, promotes that commit's images (exactly as promote does, never forward-only).
 Without it, swaps every target tag with its <target>-previous backup, so a second rollback
 undoes the first; --no-backup, --source-tag and --platform then cannot be honoured and are
-refused. Same all-or-nothing rules as promote.`},
+refused. Same all-or-nothing rules as promote. Its records also mark each digest it moved away
+from as rolled back, so that promote refuses that digest until --allow-rolled-back.`},
 	{name: "status", short: "show what every target tag points at",
 		flags: registryFlags,
 		long: `Reads every image's target tags: digest, revision, creation time, and the digest of the
-<target>-previous backup tag. Exits 1 with result "incomplete" when any target tag is missing,
+<target>-previous backup tag, and who put each digest there and when, as its promotion record
+says. Exits 1 with result "incomplete" when any target tag is missing,
 is a placeholder left by a failed run, or cannot be read, naming each. With a signature policy,
 also who signed what each target points at, and it fails if that does not meet the policy.
 Writes nothing. It reads no source tag and checks no platform, so it takes no --sha,
 --source-tag or --platform.`},
+	{name: "history", short: "show how every target tag got where it is: who, when, from which run",
+		flags: registryFlags | limitFlag,
+		long: `Reads the promotion records of every image's target tags, from the digest each points at back
+through the digest each move replaced, newest first, up to --limit moves per tag: the action,
+commit, digests, time, actor and run of each. A digest that no record explains (another tool
+moved the tag, or its record was never written), a missing record and a cycle are shown as such
+and end that tag's history; nothing is guessed. Writes nothing. Exits 1 when a history cannot be
+read. The records are OCI artifacts any tool can list, for example:
+  oras discover --artifact-type ` + promote.RecordArtifactType + ` IMAGE@DIGEST
+  regctl artifact list --filter-artifact-type ` + promote.RecordArtifactType + ` IMAGE@DIGEST`},
 	{name: "demo", short: "run verify, promote, status and rollback against an in-memory registry",
 		long: `Starts a registry inside this process, pushes two staging images for a made-up commit, and runs
 verify, promote, status and rollback against it, printing each report. Needs no network.`},
@@ -97,11 +122,14 @@ func usage(w io.Writer) {
 const exitCodes = `Exit codes:
   0  success
   1  verification or promotion failed; the registry is as before (nothing moved, or all put back);
-     or status found a target tag missing, at a placeholder, or unreadable (result incomplete)
+     or status found a target tag missing, at a placeholder, or unreadable (result incomplete);
+     or a history could not be read
   2  bad input or usage, an unwritable --summary or $GITHUB_STEP_SUMMARY included;
      nothing was sent to any registry
   3  the registry is not as before: a tag could not be put back, a placeholder could not be
      deleted, or another run moved tags meanwhile; the report says which tag is at which digest
+  4  every tag moved and reads back in place, but a promotion record could not be written
+     (result unrecorded); the moves stand, and the report names each missing record
   130, 143  a second Ctrl-C (SIGINT) or SIGTERM exited at once, with no report; the first one
      cancels the run, puts back what it moved (within the restore's own minute) and reports
 A summary that cannot be written after the operation ran is a warning; the exit code stays the
@@ -161,19 +189,22 @@ func newFlagSet(v verb, o *options) *flag.FlagSet {
 		fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up after this long (restoring tags after a failure gets its own minute)")
 		fs.BoolVar(&o.insecure, "insecure", false, "as crane --insecure: reach every registry of the run over plain HTTP, or over TLS without verifying its certificate (the report warns)")
 		fs.DurationVar(&o.responseTimeout, "response-timeout", 30*time.Second, "give up on one request when the registry has not begun to answer it after this long (it is retried)")
-		sig := &o.signatures
-		fs.StringVar(&sig.identity, "certificate-identity", "", "every image must be signed keyless by this certificate identity, such as a workflow URI@ref")
-		fs.StringVar(&sig.identityRegexp, "certificate-identity-regexp", "", "as --certificate-identity, a Go regular expression (not anchored: write ^...$)")
-		fs.StringVar(&sig.issuer, "certificate-oidc-issuer", "", "OIDC issuer of keyless signatures, such as https://token.actions.githubusercontent.com")
-		fs.StringVar(&sig.keyFile, "key", "", "every image must be signed with the PEM public key in `FILE` instead")
-		fs.StringVar(&sig.trustedRootFile, "trusted-root", "", "Sigstore trusted_root.json `FILE` (default: the public-good instance's, fetched through TUF: needs network)")
-		fs.BoolVar(&sig.ignoreTlog, "insecure-ignore-tlog", false, "with --key: accept signatures that have no transparency-log entry (the report says so)")
-		fs.BoolVar(&sig.requireProvenance, "require-provenance", false, "every image must also have SLSA v1 build provenance naming the commit")
-		fs.StringVar(&sig.github.repository, "certificate-github-workflow-repository", "", "keyless: the repository the signing GitHub workflow ran in, such as org/repo (tells the callers of a shared reusable workflow apart)")
-		fs.StringVar(&sig.github.ref, "certificate-github-workflow-ref", "", "keyless: the git ref the signing GitHub workflow ran on, such as refs/heads/main")
-		fs.StringVar(&sig.github.sha, "certificate-github-workflow-sha", "", "keyless: the commit the signing GitHub workflow ran at")
-		fs.StringVar(&sig.github.trigger, "certificate-github-workflow-trigger", "", "keyless: the event that started the signing GitHub workflow, such as push")
-		fs.StringVar(&sig.github.name, "certificate-github-workflow-name", "", "keyless: the name of the signing GitHub workflow")
+		// History reads records, not images: it checks no signatures.
+		if v.name != "history" {
+			sig := &o.signatures
+			fs.StringVar(&sig.identity, "certificate-identity", "", "every image must be signed keyless by this certificate identity, such as a workflow URI@ref")
+			fs.StringVar(&sig.identityRegexp, "certificate-identity-regexp", "", "as --certificate-identity, a Go regular expression (not anchored: write ^...$)")
+			fs.StringVar(&sig.issuer, "certificate-oidc-issuer", "", "OIDC issuer of keyless signatures, such as https://token.actions.githubusercontent.com")
+			fs.StringVar(&sig.keyFile, "key", "", "every image must be signed with the PEM public key in `FILE` instead")
+			fs.StringVar(&sig.trustedRootFile, "trusted-root", "", "Sigstore trusted_root.json `FILE` (default: the public-good instance's, fetched through TUF: needs network)")
+			fs.BoolVar(&sig.ignoreTlog, "insecure-ignore-tlog", false, "with --key: accept signatures that have no transparency-log entry (the report says so)")
+			fs.BoolVar(&sig.requireProvenance, "require-provenance", false, "every image must also have SLSA v1 build provenance naming the commit")
+			fs.StringVar(&sig.github.repository, "certificate-github-workflow-repository", "", "keyless: the repository the signing GitHub workflow ran in, such as org/repo (tells the callers of a shared reusable workflow apart)")
+			fs.StringVar(&sig.github.ref, "certificate-github-workflow-ref", "", "keyless: the git ref the signing GitHub workflow ran on, such as refs/heads/main")
+			fs.StringVar(&sig.github.sha, "certificate-github-workflow-sha", "", "keyless: the commit the signing GitHub workflow ran at")
+			fs.StringVar(&sig.github.trigger, "certificate-github-workflow-trigger", "", "keyless: the event that started the signing GitHub workflow, such as push")
+			fs.StringVar(&sig.github.name, "certificate-github-workflow-name", "", "keyless: the name of the signing GitHub workflow")
+		}
 	}
 	if v.flags&sourceFlags != 0 {
 		fs.StringVar(&o.sourceTag, "source-tag", promote.DefaultSourceTag, "source tag template; {sha} is the sha cut to 7 characters, {fullsha} the whole sha")
@@ -183,6 +214,16 @@ func newFlagSet(v verb, o *options) *flag.FlagSet {
 		fs.BoolVar(&o.progress, "progress", false, "show the progress of the copy to the destinations on stderr (default: on, off with --json)")
 		fs.BoolVar(&o.dryRun, "dry-run", false, "make every read and no write; report what would change")
 		fs.BoolVar(&o.noBackup, "no-backup", false, "do not write <target>-previous at the target's old digest")
+	}
+	if v.flags&recordFlags != 0 {
+		fs.StringVar(&o.actor, "actor", "", "who the promotion records name (default: $GITHUB_ACTOR, else the user running promote); public to anyone who can pull")
+		fs.StringVar(&o.run, "run", "", "`URL` of the run the promotion records name, without query or credentials (default: the GitHub Actions run and attempt, from $GITHUB_SERVER_URL, $GITHUB_REPOSITORY, $GITHUB_RUN_ID and $GITHUB_RUN_ATTEMPT)")
+	}
+	if v.flags&allowFlag != 0 {
+		fs.BoolVar(&o.allowRolledBack, "allow-rolled-back", false, "promote digests that a rollback moved away from a target tag since they were last moved there (refused otherwise); the records say so")
+	}
+	if v.flags&limitFlag != 0 {
+		fs.IntVar(&o.limit, "limit", promote.DefaultHistoryLimit, "the most moves to show per tag, newest first (at most "+strconv.Itoa(promote.MaxHistoryLimit)+")")
 	}
 	if v.flags&forwardFlags != 0 {
 		fs.BoolVar(&o.forwardOnly, "forward-only", false, "refuse unless the commit descends from the one each target tag carries (see above); --forward-only=false turns it off")

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -58,6 +59,8 @@ func Connect(repo name.Repository, tr http.RoundTripper, opts ...remote.Option) 
 // The empty blob every record names is uploaded by [Repository.Prepare],
 // which the run calls earlier.
 type Batch struct {
+	// preps are the uploads of the empty blob, one per repository.
+	preps   map[*Repository]*prep
 	entries []*batchEntry
 	// groups are the entries of one subject in one repository, written
 	// to that subject's fallback index at once.
@@ -114,6 +117,12 @@ func (b *Batch) Add(repo *Repository, rec Record, subject v1.Descriptor, referre
 	e := &batchEntry{repo: repo, rec: rec, subject: subject, m: m, desc: m.descriptor(), api: referrersAPI}
 	e.desc.Annotations = rec.annotations()
 	b.entries = append(b.entries, e)
+	if b.preps == nil {
+		b.preps = map[*Repository]*prep{}
+	}
+	if b.preps[repo] == nil {
+		b.preps[repo] = &prep{done: make(chan struct{})}
+	}
 	for _, g := range b.groups {
 		if g.repo == repo && g.subject == subject.Digest {
 			g.entries = append(g.entries, e)
@@ -123,6 +132,59 @@ func (b *Batch) Add(repo *Repository, rec Record, subject v1.Descriptor, referre
 	}
 	b.groups = append(b.groups, &group{repo: repo, subject: subject.Digest, api: referrersAPI, entries: []*batchEntry{e}})
 	return e.desc, nil
+}
+
+// prep is the upload of the empty blob to one repository: started once,
+// by Prepare or by the first write that needs it.
+type prep struct {
+	once    sync.Once
+	started atomic.Bool
+	done    chan struct{}
+	err     error
+}
+
+// start starts the upload to repo, unless it has started.
+func (p *prep) start(ctx context.Context, repo *Repository) {
+	p.once.Do(func() {
+		p.started.Store(true)
+		go func() {
+			defer close(p.done)
+			p.err = repo.Prepare(ctx)
+		}()
+	})
+}
+
+// wait starts the upload to repo if need be, and waits for it or for
+// ctx.
+func (p *prep) wait(ctx context.Context, repo *Repository) error {
+	p.start(ctx, repo)
+	select {
+	case <-p.done:
+		return p.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Prepare starts uploading the empty blob to every repository of the batch
+// that lacks it (see [Repository.Prepare]), and returns at once; each
+// record manifest waits for the upload to its repository. A run calls it
+// alongside its tag writes, so that the upload costs no round trip of its
+// own, and ctx must outlive the batch.
+func (b *Batch) Prepare(ctx context.Context) {
+	for repo, p := range b.preps {
+		p.start(ctx, repo)
+	}
+}
+
+// Wait waits for the uploads that Prepare started, which end with the
+// context Prepare was given, so that none outlives the run.
+func (b *Batch) Wait() {
+	for _, p := range b.preps {
+		if p.started.Load() {
+			<-p.done
+		}
+	}
 }
 
 // Len returns the number of records in the batch.
@@ -141,7 +203,7 @@ func (b *Batch) Stage(ctx context.Context) {
 		}
 		wg.Go(func() { g.index, g.indexErr = g.repo.fromFallbackTag(ctx, g.subject) })
 		for _, e := range g.entries {
-			wg.Go(func() { e.staged = e.repo.putManifest(ctx, e) == nil })
+			wg.Go(func() { e.staged = b.putManifest(ctx, e) == nil })
 		}
 	}
 	wg.Wait()
@@ -165,7 +227,7 @@ func (b *Batch) Commit(ctx context.Context) []error {
 			break
 		}
 		for _, g := range todo {
-			wg.Go(func() { g.write(ctx) })
+			wg.Go(func() { g.write(ctx, b) })
 		}
 		wg.Wait()
 		for _, g := range todo {
@@ -190,7 +252,7 @@ func (b *Batch) Commit(ctx context.Context) []error {
 // write writes the entries of g that are not listed yet: with the
 // referrers API, their manifests; without, the fallback index with them
 // added, after their manifests where Stage could not PUT them.
-func (g *group) write(ctx context.Context) {
+func (g *group) write(ctx context.Context, b *Batch) {
 	var todo []*batchEntry
 	for _, e := range g.entries {
 		if !e.listed {
@@ -202,7 +264,7 @@ func (g *group) write(ctx context.Context) {
 	for _, e := range todo {
 		if g.api || !e.staged {
 			wg.Go(func() {
-				if e.err = e.repo.putManifest(ctx, e); e.err == nil {
+				if e.err = b.putManifest(ctx, e); e.err == nil {
 					e.staged = true
 				}
 			})
@@ -272,6 +334,15 @@ func (g *group) confirm(ctx context.Context) {
 			e.err = fmt.Errorf("%w, after %d rewrites", ErrNotListed, MaxRewrites)
 		}
 	}
+}
+
+// putManifest PUTs the record manifest of e once the empty blob is in its
+// repository.
+func (b *Batch) putManifest(ctx context.Context, e *batchEntry) error {
+	if err := b.preps[e.repo].wait(ctx, e.repo); err != nil {
+		return err
+	}
+	return e.repo.putManifest(ctx, e)
 }
 
 // putManifest PUTs the record manifest of e by digest, itself, so that
