@@ -448,7 +448,7 @@ func TestActionBadInputRefusedByTheModule(t *testing.T) {
 			name: "sha with a command in it",
 			env:  map[string]string{"PROMOTE_SHA": "abc1234; rm -rf /"},
 			refusal: func() error {
-				_, err := module().Promote(ctx, "abc1234; rm -rf /", false, false, true, nil, "5m", false)
+				_, err := module().Promote(ctx, "abc1234; rm -rf /", false, false, true, nil, "5m", false, "", "", false)
 				return err
 			},
 			passed: []string{"--sha", "abc1234; rm -rf /"}, want: "expected a git commit sha",
@@ -457,7 +457,7 @@ func TestActionBadInputRefusedByTheModule(t *testing.T) {
 			name: "timeout not a duration",
 			env:  map[string]string{"PROMOTE_TIMEOUT": "5 minutes", "PROMOTE_FORWARD_ONLY": "false"},
 			refusal: func() error {
-				_, err := module().Promote(ctx, "abcdef0", false, false, false, nil, "5 minutes", false)
+				_, err := module().Promote(ctx, "abcdef0", false, false, false, nil, "5 minutes", false, "", "", false)
 				return err
 			},
 			passed: []string{"--timeout", "5 minutes"}, want: "positive duration",
@@ -480,7 +480,7 @@ func TestActionBadInputRefusedByTheModule(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				_, err = m.Promote(ctx, fullSHA, false, false, false, nil, "5m", false)
+				_, err = m.Promote(ctx, fullSHA, false, false, false, nil, "5m", false, "", "", false)
 				return err
 			},
 			passed: []string{"with-signature-policy", "--identity", signer, "--identity-regexp", "^https://github.com/acme/", "--issuer", github},
@@ -508,7 +508,7 @@ func TestActionBadInputRefusedByTheModule(t *testing.T) {
 			name: "provenance without an identity",
 			env:  map[string]string{"PROMOTE_REQUIRE_PROVENANCE": "true", "PROMOTE_SHA": fullSHA},
 			refusal: func() error {
-				_, err := module().Promote(ctx, fullSHA, false, false, false, nil, "5m", true)
+				_, err := module().Promote(ctx, fullSHA, false, false, false, nil, "5m", true, "", "", false)
 				return err
 			},
 			passed: []string{"--require-provenance"}, want: "certificate identity",
@@ -521,7 +521,7 @@ func TestActionBadInputRefusedByTheModule(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				_, err = m.Promote(ctx, "abcdef0", false, false, false, nil, "5m", false)
+				_, err = m.Promote(ctx, "abcdef0", false, false, false, nil, "5m", false, "", "", false)
 				return err
 			},
 			passed: []string{"with-signature-policy", "--identity", signer, "--issuer", github}, want: "full 40-character",

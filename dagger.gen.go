@@ -175,6 +175,42 @@ func (r *Promote) UnmarshalJSON(bs []byte) error {
 	return nil
 }
 
+func (r History) MarshalJSON() ([]byte, error) {
+	var concrete struct {
+		Result       string
+		Limit        int
+		Tags         []*HistoryTag
+		JSONText     string
+		MarkdownText string
+	}
+	concrete.Result = r.Result
+	concrete.Limit = r.Limit
+	concrete.Tags = r.Tags
+	concrete.JSONText = r.JSONText
+	concrete.MarkdownText = r.MarkdownText
+	return json.Marshal(&concrete)
+}
+
+func (r *History) UnmarshalJSON(bs []byte) error {
+	var concrete struct {
+		Result       string
+		Limit        int
+		Tags         []*HistoryTag
+		JSONText     string
+		MarkdownText string
+	}
+	err := json.Unmarshal(bs, &concrete)
+	if err != nil {
+		return err
+	}
+	r.Result = concrete.Result
+	r.Limit = concrete.Limit
+	r.Tags = concrete.Tags
+	r.JSONText = concrete.JSONText
+	r.MarkdownText = concrete.MarkdownText
+	return nil
+}
+
 func (r Report) MarshalJSON() ([]byte, error) {
 	var concrete struct {
 		Action             string
@@ -239,6 +275,46 @@ func (r *Report) UnmarshalJSON(bs []byte) error {
 	return nil
 }
 
+func (r HistoryTag) MarshalJSON() ([]byte, error) {
+	var concrete struct {
+		Repository string
+		Target     string
+		Digest     string
+		Entries    []*HistoryEntry
+		Truncated  bool
+		Error      string
+	}
+	concrete.Repository = r.Repository
+	concrete.Target = r.Target
+	concrete.Digest = r.Digest
+	concrete.Entries = r.Entries
+	concrete.Truncated = r.Truncated
+	concrete.Error = r.Error
+	return json.Marshal(&concrete)
+}
+
+func (r *HistoryTag) UnmarshalJSON(bs []byte) error {
+	var concrete struct {
+		Repository string
+		Target     string
+		Digest     string
+		Entries    []*HistoryEntry
+		Truncated  bool
+		Error      string
+	}
+	err := json.Unmarshal(bs, &concrete)
+	if err != nil {
+		return err
+	}
+	r.Repository = concrete.Repository
+	r.Target = concrete.Target
+	r.Digest = concrete.Digest
+	r.Entries = concrete.Entries
+	r.Truncated = concrete.Truncated
+	r.Error = concrete.Error
+	return nil
+}
+
 func (r ReportImage) MarshalJSON() ([]byte, error) {
 	var concrete struct {
 		Repository        string
@@ -261,6 +337,12 @@ func (r ReportImage) MarshalJSON() ([]byte, error) {
 		MediaType         string
 		Created           string
 		Tags              []*ReportTag
+		Recorded          bool
+		RecordError       string
+		MovedBy           string
+		MovedAt           string
+		MovedIn           string
+		MovedAction       string
 	}
 	concrete.Repository = r.Repository
 	concrete.Source = r.Source
@@ -282,6 +364,12 @@ func (r ReportImage) MarshalJSON() ([]byte, error) {
 	concrete.MediaType = r.MediaType
 	concrete.Created = r.Created
 	concrete.Tags = r.Tags
+	concrete.Recorded = r.Recorded
+	concrete.RecordError = r.RecordError
+	concrete.MovedBy = r.MovedBy
+	concrete.MovedAt = r.MovedAt
+	concrete.MovedIn = r.MovedIn
+	concrete.MovedAction = r.MovedAction
 	return json.Marshal(&concrete)
 }
 
@@ -307,6 +395,12 @@ func (r *ReportImage) UnmarshalJSON(bs []byte) error {
 		MediaType         string
 		Created           string
 		Tags              []*ReportTag
+		Recorded          bool
+		RecordError       string
+		MovedBy           string
+		MovedAt           string
+		MovedIn           string
+		MovedAction       string
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -332,6 +426,12 @@ func (r *ReportImage) UnmarshalJSON(bs []byte) error {
 	r.MediaType = concrete.MediaType
 	r.Created = concrete.Created
 	r.Tags = concrete.Tags
+	r.Recorded = concrete.Recorded
+	r.RecordError = concrete.RecordError
+	r.MovedBy = concrete.MovedBy
+	r.MovedAt = concrete.MovedAt
+	r.MovedIn = concrete.MovedIn
+	r.MovedAction = concrete.MovedAction
 	return nil
 }
 
@@ -400,6 +500,62 @@ func (r *ReportCopy) UnmarshalJSON(bs []byte) error {
 	r.Referrers = concrete.Referrers
 	r.SignatureTags = concrete.SignatureTags
 	r.Detail = concrete.Detail
+	return nil
+}
+
+func (r HistoryEntry) MarshalJSON() ([]byte, error) {
+	var concrete struct {
+		Kind            string
+		Action          string
+		Sha             string
+		Digest          string
+		PreviousDigest  string
+		Time            string
+		Actor           string
+		Run             string
+		Version         string
+		AllowRolledBack bool
+	}
+	concrete.Kind = r.Kind
+	concrete.Action = r.Action
+	concrete.Sha = r.Sha
+	concrete.Digest = r.Digest
+	concrete.PreviousDigest = r.PreviousDigest
+	concrete.Time = r.Time
+	concrete.Actor = r.Actor
+	concrete.Run = r.Run
+	concrete.Version = r.Version
+	concrete.AllowRolledBack = r.AllowRolledBack
+	return json.Marshal(&concrete)
+}
+
+func (r *HistoryEntry) UnmarshalJSON(bs []byte) error {
+	var concrete struct {
+		Kind            string
+		Action          string
+		Sha             string
+		Digest          string
+		PreviousDigest  string
+		Time            string
+		Actor           string
+		Run             string
+		Version         string
+		AllowRolledBack bool
+	}
+	err := json.Unmarshal(bs, &concrete)
+	if err != nil {
+		return err
+	}
+	r.Kind = concrete.Kind
+	r.Action = concrete.Action
+	r.Sha = concrete.Sha
+	r.Digest = concrete.Digest
+	r.PreviousDigest = concrete.PreviousDigest
+	r.Time = concrete.Time
+	r.Actor = concrete.Actor
+	r.Run = concrete.Run
+	r.Version = concrete.Version
+	r.AllowRolledBack = concrete.AllowRolledBack
 	return nil
 }
 
@@ -556,6 +712,25 @@ func dispatch(ctx context.Context) (rerr error) {
 func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName string, inputArgs map[string][]byte) (_ any, err error) {
 	_ = inputArgs
 	switch parentName {
+	case "History":
+		switch fnName {
+		case "Json":
+			var parent History
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			return (*History).Json(&parent), nil
+		case "Summary":
+			var parent History
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			return (*History).Summary(&parent), nil
+		default:
+			return nil, fmt.Errorf("unknown function %s", fnName)
+		}
 	case "Promote":
 		switch fnName {
 		case "Demo":
@@ -565,6 +740,27 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
 			return (*Promote).Demo(&parent, ctx)
+		case "History":
+			var parent Promote
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var limit int
+			if inputArgs["limit"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["limit"]), &limit)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg limit", err))
+				}
+			}
+			var timeout string
+			if inputArgs["timeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["timeout"]), &timeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg timeout", err))
+				}
+			}
+			return (*Promote).History(&parent, ctx, limit, timeout)
 		case "Promote":
 			var parent Promote
 			err = json.Unmarshal(parentJSON, &parent)
@@ -620,7 +816,28 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg requireProvenance", err))
 				}
 			}
-			return (*Promote).Promote(&parent, ctx, sha, dryRun, noBackup, forwardOnly, source, timeout, requireProvenance)
+			var actor string
+			if inputArgs["actor"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["actor"]), &actor)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg actor", err))
+				}
+			}
+			var run string
+			if inputArgs["run"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["run"]), &run)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg run", err))
+				}
+			}
+			var allowRolledBack bool
+			if inputArgs["allowRolledBack"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["allowRolledBack"]), &allowRolledBack)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg allowRolledBack", err))
+				}
+			}
+			return (*Promote).Promote(&parent, ctx, sha, dryRun, noBackup, forwardOnly, source, timeout, requireProvenance, actor, run, allowRolledBack)
 		case "Rollback":
 			var parent Promote
 			err = json.Unmarshal(parentJSON, &parent)
@@ -648,7 +865,21 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg timeout", err))
 				}
 			}
-			return (*Promote).Rollback(&parent, ctx, sha, dryRun, timeout)
+			var actor string
+			if inputArgs["actor"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["actor"]), &actor)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg actor", err))
+				}
+			}
+			var run string
+			if inputArgs["run"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["run"]), &run)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg run", err))
+				}
+			}
+			return (*Promote).Rollback(&parent, ctx, sha, dryRun, timeout, actor, run)
 		case "Status":
 			var parent Promote
 			err = json.Unmarshal(parentJSON, &parent)

@@ -130,7 +130,7 @@ func TestTimeoutBoundsTheModulesOwnDaggerCalls(t *testing.T) {
 			call: func(e *fakeEngine, _ *registrytest.Server) error {
 				e.answers["export"] = errNoCopy
 				m := New([]string{"registry.test/acme/app"}, "", nil, nil)
-				_, err := m.Promote(context.Background(), newCommit, false, false, true, (&dagger.Directory{}).WithGraphQLQuery(e.root()), timeout.String(), false)
+				_, err := m.Promote(context.Background(), newCommit, false, false, true, (&dagger.Directory{}).WithGraphQLQuery(e.root()), timeout.String(), false, "", "", false)
 				if !errors.Is(err, errNoCopy) {
 					return fmt.Errorf("promote did not stop at the copy: %v", err)
 				}

@@ -280,6 +280,15 @@ func (m *Promote) Promote(
 	// Also require SLSA v1 build provenance naming the commit, signed under the signature policy (needs the 40-character sha).
 	// +optional
 	requireProvenance bool,
+	// Who the promotion records name as having made the moves, such as the GitHub actor; public to anyone who can pull (default: unknown).
+	// +optional
+	actor string,
+	// URL of the run the promotion records name, such as the GitHub Actions run with its attempt; no query or credentials.
+	// +optional
+	run string,
+	// Promote digests that a rollback moved away from a target tag since they were last moved there, which is refused otherwise; the records say so.
+	// +optional
+	allowRolledBack bool,
 ) (*Report, error) {
 	s, err := promote.ParseSHA(sha)
 	if err != nil {
@@ -289,7 +298,7 @@ func (m *Promote) Promote(
 		return nil, failure("promote", nil, &promote.InputError{Field: "source", Value: "", Reason: "--forward-only compares commits in the git history of the images' repository: pass its checkout, such as --source ., with its full history"})
 	}
 	return m.run(ctx, "promote", timeout, requireProvenance, func(ctx context.Context, p *promote.Promoter) (*promote.Report, error) {
-		opts := promote.WriteOptions{DryRun: dryRun, NoBackup: noBackup}
+		opts := promote.WriteOptions{DryRun: dryRun, NoBackup: noBackup, Actor: actor, Run: run, AllowRolledBack: allowRolledBack}
 		if forwardOnly {
 			history, cleanup, err := openHistory(ctx, source)
 			if err != nil {
@@ -317,6 +326,12 @@ func (m *Promote) Rollback(
 	// +optional
 	// +default="5m"
 	timeout string,
+	// Who the promotion records name as having rolled back, such as the GitHub actor; public to anyone who can pull (default: unknown).
+	// +optional
+	actor string,
+	// URL of the run the promotion records name, such as the GitHub Actions run with its attempt; no query or credentials.
+	// +optional
+	run string,
 ) (*Report, error) {
 	var s promote.SHA
 	if sha != "" {
@@ -326,7 +341,7 @@ func (m *Promote) Rollback(
 		}
 	}
 	return m.run(ctx, "rollback", timeout, false, func(ctx context.Context, p *promote.Promoter) (*promote.Report, error) {
-		return p.Rollback(ctx, s, promote.WriteOptions{DryRun: dryRun})
+		return p.Rollback(ctx, s, promote.WriteOptions{DryRun: dryRun, Actor: actor, Run: run})
 	})
 }
 
@@ -343,6 +358,36 @@ func (m *Promote) Status(
 	return m.run(ctx, "status", timeout, false, func(ctx context.Context, p *promote.Promoter) (*promote.Report, error) {
 		return p.Status(ctx)
 	})
+}
+
+// Show how every target tag got where it is, newest first, from the promotion records in the registry: who moved it, when, from which run
+//
+// +cache="never"
+func (m *Promote) History(
+	ctx context.Context,
+	// The most moves shown per tag, newest first (at most 1000).
+	// +optional
+	// +default=20
+	limit int,
+	// Give up after this long, such as 90s or 5m.
+	// +optional
+	// +default="5m"
+	timeout string,
+) (*History, error) {
+	d, err := parseTimeout(timeout)
+	if err != nil {
+		return nil, err
+	}
+	if limit < 1 || limit > promote.MaxHistoryLimit {
+		return nil, &promote.InputError{Field: "limit", Value: fmt.Sprint(limit), Reason: fmt.Sprintf("must be between 1 and %d", promote.MaxHistoryLimit)}
+	}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	p, err := m.promoter(ctx, false, promote.WithTimeout(d))
+	if err != nil {
+		return nil, err
+	}
+	return newHistory(p.History(ctx, limit))
 }
 
 // Run verify, promote, status and rollback against an in-memory registry inside this module, and print each report

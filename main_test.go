@@ -193,9 +193,9 @@ func TestInvalidInputCarriesTheResult(t *testing.T) {
 	}{
 		{"verify", func() error { _, err := m.Verify(ctx, "not-a-sha", "5m", false); return err }},
 		{"verify", func() error { _, err := m.Verify(ctx, strings.Repeat("a", 40), "5m", true); return err }},
-		{"promote", func() error { _, err := m.Promote(ctx, "abcdef0", false, false, true, nil, "5m", false); return err }},
-		{"promote", func() error { _, err := m.Promote(ctx, "abcdef0", false, false, false, nil, "soon", false); return err }},
-		{"rollback", func() error { _, err := m.Rollback(ctx, "xyz", false, "5m"); return err }},
+		{"promote", func() error { _, err := m.Promote(ctx, "abcdef0", false, false, true, nil, "5m", false, "", "", false); return err }},
+		{"promote", func() error { _, err := m.Promote(ctx, "abcdef0", false, false, false, nil, "soon", false, "", "", false); return err }},
+		{"rollback", func() error { _, err := m.Rollback(ctx, "xyz", false, "5m", "", ""); return err }},
 		{"status", func() error { _, err := m.Status(ctx, "0s"); return err }},
 		{"status", func() error { _, err := New([]string{"not a repository"}, "", nil, nil).Status(ctx, "5m"); return err }},
 		{"", func() error { _, err := m.WithSignaturePolicy("", "", "", "", "", "", "", ""); return err }},

@@ -87,11 +87,19 @@ func TestInputsAreCheckedBeforeAnyRequest(t *testing.T) {
 	}{
 		{"verify, timeout not a duration", func() (*Report, error) { return m.Verify(ctx, newCommit, "soon", false) }, "timeout"},
 		{"verify, empty timeout", func() (*Report, error) { return m.Verify(ctx, newCommit, "", false) }, "timeout"},
-		{"promote, zero timeout", func() (*Report, error) { return m.Promote(ctx, newCommit, false, false, false, nil, "0s", false) }, "timeout"},
-		{"promote, negative timeout", func() (*Report, error) { return m.Promote(ctx, newCommit, false, false, false, nil, "-1m", false) }, "timeout"},
-		{"promote, forward-only without a source", func() (*Report, error) { return m.Promote(ctx, newCommit, false, false, true, nil, "5m", false) }, "--source"},
-		{"promote, bad sha", func() (*Report, error) { return m.Promote(ctx, "xyz", false, false, false, nil, "5m", false) }, "sha"},
-		{"rollback, bad timeout", func() (*Report, error) { return m.Rollback(ctx, "", false, "5 minutes") }, "timeout"},
+		{"promote, zero timeout", func() (*Report, error) {
+			return m.Promote(ctx, newCommit, false, false, false, nil, "0s", false, "", "", false)
+		}, "timeout"},
+		{"promote, negative timeout", func() (*Report, error) {
+			return m.Promote(ctx, newCommit, false, false, false, nil, "-1m", false, "", "", false)
+		}, "timeout"},
+		{"promote, forward-only without a source", func() (*Report, error) {
+			return m.Promote(ctx, newCommit, false, false, true, nil, "5m", false, "", "", false)
+		}, "--source"},
+		{"promote, bad sha", func() (*Report, error) {
+			return m.Promote(ctx, "xyz", false, false, false, nil, "5m", false, "", "", false)
+		}, "sha"},
+		{"rollback, bad timeout", func() (*Report, error) { return m.Rollback(ctx, "", false, "5 minutes", "", "") }, "timeout"},
 		{"status, bad timeout", func() (*Report, error) { return m.Status(ctx, "1d") }, "timeout"},
 	}
 	for _, tt := range tests {
@@ -126,7 +134,7 @@ func TestTimeoutEndsAStalledCall(t *testing.T) {
 		{
 			"promote", registrytest.Always(registrytest.Match(http.MethodPut, "/platform-tenant/manifests/latest"), registrytest.StallRequest(stall)),
 			func(m *Promote) (*Report, error) {
-				return m.Promote(context.Background(), newCommit, false, false, false, nil, "1500ms", false)
+				return m.Promote(context.Background(), newCommit, false, false, false, nil, "1500ms", false, "", "", false)
 			},
 			promote.ErrNotPromoted,
 		},

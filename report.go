@@ -17,7 +17,7 @@ type Report struct {
 	Sha string
 	// Whether nothing was written on purpose.
 	DryRun bool
-	// ok, failed, mixed or incomplete.
+	// ok, failed, mixed, incomplete or unrecorded (every tag moved, but a promotion record is missing).
 	Result string
 	// Whether registries were reached over plain HTTP, or TLS without verifying their certificates.
 	Insecure bool
@@ -80,6 +80,18 @@ type ReportImage struct {
 	Created string
 	// Every tag this entry wrote, as read back from the registry at the end of the operation.
 	Tags []*ReportTag
+	// Whether the promotion record of this move was written and read back (promote, rollback).
+	Recorded bool
+	// Why the move, which stands, has no promotion record.
+	RecordError string
+	// Who put the digest on the tag, as its promotion record says (status); empty when no record says.
+	MovedBy string
+	// When it was put there, RFC 3339 in UTC (status).
+	MovedAt string
+	// URL of the run that put it there (status).
+	MovedIn string
+	// promote or rollback: how it was put there (status).
+	MovedAction string
 }
 
 // ReportTag is where a tag was found when read back.
@@ -207,6 +219,10 @@ func newReportImage(img promote.Image) *ReportImage {
 			ri.ProvenanceCommit, ri.ProvenanceFoundIn = s.Provenance.Commit, s.Provenance.FoundIn
 		}
 	}
+	ri.Recorded, ri.RecordError = img.Recorded, img.RecordError
+	if mv := img.LastMove; mv != nil {
+		ri.MovedBy, ri.MovedAt, ri.MovedIn, ri.MovedAction = mv.Actor, mv.Time, mv.Run, mv.Action
+	}
 	for _, t := range img.Tags {
 		ri.Tags = append(ri.Tags, &ReportTag{Tag: t.Tag, Digest: t.Digest, Unknown: t.Unknown, Revision: t.Revision, Note: t.Note})
 	}
@@ -227,7 +243,8 @@ const reportLinePrefix = "report: "
 // function's result, so the error carries the outcome: err's message,
 // then a line "result: failed" (the registry is as before), "result:
 // mixed" (it is not), "result: incomplete" (status found a target tag not
-// in place) or "result: invalid" (err wraps [promote.ErrInvalidInput]: no
+// in place), "result: unrecorded" (every tag moved, but a promotion record
+// is missing) or "result: invalid" (err wraps [promote.ErrInvalidInput]: no
 // request was made), then a table with one line per image and target tag,
 // and last the line "report: " followed by the report as one line of
 // JSON, with the fields of the json function. It wraps err. An error with
@@ -235,7 +252,7 @@ const reportLinePrefix = "report: "
 // be read, is err itself.
 func failure(action string, rep *promote.Report, err error) error {
 	switch {
-	case rep != nil && (rep.Result == promote.ResultFailed || rep.Result == promote.ResultMixed || rep.Result == promote.ResultIncomplete):
+	case rep != nil && (rep.Result == promote.ResultFailed || rep.Result == promote.ResultMixed || rep.Result == promote.ResultIncomplete || rep.Result == promote.ResultUnrecorded):
 	case errors.Is(err, promote.ErrInvalidInput):
 		rep = &promote.Report{Action: action, Result: promote.ResultInvalid, Images: []promote.Image{}}
 	default:
@@ -282,4 +299,92 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// History is how every target tag got where it is, from its promotion records.
+type History struct {
+	// ok, or failed when a tag's history could not be read.
+	Result string
+	// The most moves read per tag.
+	Limit int
+	// One entry per image and target tag.
+	Tags []*HistoryTag
+
+	// +private
+	JSONText string
+	// +private
+	MarkdownText string
+}
+
+// HistoryTag is the history of one target tag, newest first.
+type HistoryTag struct {
+	// Repository name, such as ghcr.io/molecule-ai/platform.
+	Repository string
+	// The tag, such as ghcr.io/molecule-ai/platform:latest.
+	Target string
+	// Where it points now; empty when it does not exist.
+	Digest string
+	// The digests it held, newest first, and the moves that put them there.
+	Entries []*HistoryEntry
+	// Whether more history may be read with a larger limit.
+	Truncated bool
+	// Why its history could not be read, or not to its end.
+	Error string
+}
+
+// HistoryEntry is one digest a tag held, and the record of the move that put it there.
+type HistoryEntry struct {
+	// move (a record explains it); foreign (no record: another tool moved the tag); missing (its record is lost); or cycle. Every kind but move ends the known history.
+	Kind string
+	// promote or rollback, for a move.
+	Action string
+	// Commit sha the record names.
+	Sha string
+	// Digest the tag held.
+	Digest string
+	// Digest the move replaced; empty when it created the tag.
+	PreviousDigest string
+	// When the move was confirmed, RFC 3339 in UTC.
+	Time string
+	// Who made the move.
+	Actor string
+	// URL of the run that made it.
+	Run string
+	// The promote version that wrote the record.
+	Version string
+	// Whether the move promoted a rolled-back digest on purpose.
+	AllowRolledBack bool
+}
+
+// The history as JSON, with the field names documented in the README
+func (h *History) Json() string { return h.JSONText }
+
+// The history as Markdown, for a GitHub step summary
+func (h *History) Summary() string { return h.MarkdownText }
+
+// newHistory converts a core history. A history that could not be read
+// fails the function, with what was read in its error.
+func newHistory(h *promote.HistoryReport, err error) (*History, error) {
+	if err != nil {
+		if h != nil {
+			return nil, fmt.Errorf("%w\n\n%s", err, h.Text())
+		}
+		return nil, err
+	}
+	js, err := h.JSON()
+	if err != nil {
+		return nil, err
+	}
+	out := &History{Result: string(h.Result), Limit: h.Limit, JSONText: string(js), MarkdownText: h.Markdown()}
+	for _, th := range h.Tags {
+		t := &HistoryTag{Repository: th.Repository, Target: th.Target, Digest: th.Digest, Truncated: th.Truncated, Error: th.Error}
+		for _, e := range th.Entries {
+			t.Entries = append(t.Entries, &HistoryEntry{
+				Kind: e.Kind, Action: e.Action, Sha: e.SHA, Digest: e.Digest, PreviousDigest: e.PreviousDigest,
+				Time: e.Time, Actor: e.Actor, Run: e.Run, Version: e.Version, AllowRolledBack: e.AllowRolledBack,
+			})
+		}
+		out.Tags = append(out.Tags, t)
+	}
+	return out, nil
 }

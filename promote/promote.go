@@ -178,7 +178,7 @@ func (p *Promoter) swap(ctx context.Context, opts WriteOptions) (*Report, error)
 			revisions[i] = make([]string, len(p.plan.targets))
 			for t, bk := range currents[i].backups {
 				wg.Go(func() {
-					if info, err := r.dests[i].inspect(ctx, bk, true, false, nil); err == nil {
+					if info, err := r.dests[i].inspect(ctx, bk, inspectOptions{}); err == nil {
 						revisions[i][t] = info.revision
 					}
 				})
