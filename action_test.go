@@ -335,6 +335,14 @@ func TestActionFailures(t *testing.T) {
 				"::error title=Promotion failed::12 tags failed; the job summary lists every one"),
 		},
 		{
+			name: "unrecorded",
+			stderr: daggerError(failure("promote", &promote.Report{Action: "promote", Result: promote.ResultUnrecorded, Images: []promote.Image{
+				{Target: "ghcr.io/acme/app-00:latest", Outcome: promote.OutcomeChanged, Digest: "sha256:" + strings.Repeat("1", 64)},
+			}}, fmt.Errorf("%w: every tag is in place, but 1 of 1 promotion records is missing", promote.ErrUnrecorded))),
+			exit: 4, result: "unrecorded",
+			annotations: []string{"::error title=Promotion failed::moved, but not recorded: every tag is in place"},
+		},
+		{
 			name:   "no table",
 			stderr: "Error: failed to load module: connection refused" + traceparent + "\n",
 			exit:   7, result: "error",
@@ -405,6 +413,10 @@ func TestActionRefusesBadInputBeforeDagger(t *testing.T) {
 		{"identity as a flag", map[string]string{"PROMOTE_CERTIFICATE_IDENTITY": "--help"}, "certificate-identity must not start with a dash"},
 		{"regexp as a flag", map[string]string{"PROMOTE_CERTIFICATE_IDENTITY_REGEXP": "-x"}, "certificate-identity-regexp must not start with a dash"},
 		{"require-provenance not a boolean", map[string]string{"PROMOTE_REQUIRE_PROVENANCE": "yes"}, "require-provenance must be"},
+		{"allow-rolled-back not a boolean", map[string]string{"PROMOTE_ALLOW_ROLLED_BACK": "yes"}, "allow-rolled-back must be"},
+		{"allow-rolled-back on rollback", map[string]string{"PROMOTE_COMMAND": "rollback", "PROMOTE_FORWARD_ONLY": "false", "PROMOTE_ALLOW_ROLLED_BACK": "true"}, "allow-rolled-back applies to promote only"},
+		{"actor as a flag", map[string]string{"PROMOTE_ACTOR": "--dry-run"}, "actor must not start with a dash"},
+		{"run as a flag", map[string]string{"PROMOTE_RUN": "--sha=0000000"}, "run must not start with a dash"},
 		{"provenance on rollback", map[string]string{"PROMOTE_COMMAND": "rollback", "PROMOTE_FORWARD_ONLY": "false", "PROMOTE_REQUIRE_PROVENANCE": "true", "PROMOTE_CERTIFICATE_IDENTITY": signer, "PROMOTE_SHA": fullSHA}, "verify and promote only"},
 		{"identity given empty", map[string]string{"PROMOTE_CERTIFICATE_IDENTITY": ""}, "certificate-identity is given but empty"},
 		{"regexp given empty", map[string]string{"PROMOTE_CERTIFICATE_IDENTITY_REGEXP": ""}, "certificate-identity-regexp is given but empty"},
@@ -688,6 +700,44 @@ func TestActionSignaturePolicy(t *testing.T) {
 			want := slices.Concat([]string{"-m", root, "call"}, tt.want)
 			if run.exit != 0 || !slices.Equal(run.args, want) {
 				t.Errorf("exit %d, dagger ran with\n%q, want\n%q", run.exit, run.args, want)
+			}
+		})
+	}
+}
+
+// TestActionPassesTheRecordsInputs: the actor and run reach promote and
+// rollback, and allow-rolled-back reaches promote only when asked for.
+func TestActionPassesTheRecordsInputs(t *testing.T) {
+	t.Parallel()
+	const runURL = "https://github.com/acme/app/actions/runs/42/attempts/2"
+	records := map[string]string{"PROMOTE_ACTOR": "octocat", "PROMOTE_RUN": runURL}
+	for _, tt := range []struct {
+		name    string
+		env     map[string]string
+		want    []string
+		without []string
+	}{
+		{"promote", records, []string{"--actor", "octocat", "--run", runURL}, []string{"--allow-rolled-back"}},
+		{"promote, allowing a rolled-back commit", map[string]string{"PROMOTE_ALLOW_ROLLED_BACK": "true"}, []string{"--allow-rolled-back"}, nil},
+		{"rollback", map[string]string{"PROMOTE_COMMAND": "rollback", "PROMOTE_FORWARD_ONLY": "false"}, []string{"--actor", "octocat", "--run", runURL}, []string{"--allow-rolled-back"}},
+		{"status", map[string]string{"PROMOTE_COMMAND": "status", "PROMOTE_SHA": "", "PROMOTE_FORWARD_ONLY": "false"}, nil, []string{"--actor", "--run"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := promoteInputsWith(records)
+			maps.Copy(env, tt.env)
+			run := runAction(t, env, "", "ok\n", "", 0)
+			if run.exit != 0 {
+				t.Fatalf("exit %d: %q", run.exit, run.annotations)
+			}
+			args := strings.Join(run.args, " ")
+			if !strings.Contains(args, strings.Join(tt.want, " ")) {
+				t.Errorf("dagger ran with %q, want %q", run.args, tt.want)
+			}
+			for _, flag := range tt.without {
+				if slices.Contains(run.args, flag) {
+					t.Errorf("dagger ran with %s: %q", flag, run.args)
+				}
 			}
 		})
 	}

@@ -18,9 +18,10 @@
 #
 # Exit codes: 0 done; 1 failed, the registry is as before, or an incomplete
 # status; 2 an input the module refused before any request; 3 failed, the
-# registry is left mixed; else dagger's own status. The step output
-# "result" is ok, failed, mixed, incomplete or error (a refused input, or
-# no report).
+# registry is left mixed; 4 every tag moved, but a promotion record is
+# missing; else dagger's own status. The step output "result" is ok,
+# failed, mixed, incomplete, unrecorded or error (a refused input, or no
+# report).
 #
 # Needs jq, RUNNER_TEMP and GITHUB_STEP_SUMMARY; reads GITHUB_OUTPUT,
 # GITHUB_EVENT_NAME, GITHUB_ACTOR and UPSTREAM_RUN_* when set.
@@ -132,6 +133,7 @@ case "$result" in
 incomplete) explanation="Result **incomplete**: some target tags are missing, placeholders, or unreadable; the table names each." exit_code=1 ;;
 failed) explanation="Result **failed**: nothing changed, the registry is as it was before." exit_code=1 ;;
 mixed) explanation="Result **mixed**: some tags could not be put back; the table says where every tag is. Run promote again, or rollback, to finish." exit_code=3 ;;
+unrecorded) explanation="Result **unrecorded**: every tag moved and reads back in place, but some promotion records could not be written; the moves stand, and history shows the gap." exit_code=4 ;;
 invalid) explanation="Result **error**: an input was refused before any request; nothing changed." result=error exit_code=2 ;;
 *) explanation="" result=error exit_code="$status" ;;
 esac

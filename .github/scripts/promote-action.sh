@@ -13,7 +13,8 @@
 #
 # Exit codes: 0 done; 1 failed, the registry is as before; 2 bad input
 # (refused here, or by the module before any request) or not a Linux
-# runner; 3 failed, the registry is left mixed.
+# runner; 3 failed, the registry is left mixed; 4 every tag moved, but a
+# promotion record could not be written.
 set -euo pipefail
 
 # Every exit before dagger runs sets the step output "result" to error;
@@ -97,6 +98,7 @@ identity_regexp="${PROMOTE_CERTIFICATE_IDENTITY_REGEXP:-}"
 issuer="${PROMOTE_CERTIFICATE_OIDC_ISSUER:-}"
 require_provenance="${PROMOTE_REQUIRE_PROVENANCE:-false}"
 insecure="${PROMOTE_INSECURE:-false}"
+allow_rolled_back="${PROMOTE_ALLOW_ROLLED_BACK:-false}"
 
 case "$command" in
 verify) title="Verification failed" ;;
@@ -122,12 +124,16 @@ fi
 if [[ "$require_provenance" == true && "$command" != verify && "$command" != promote ]]; then
 	bad_input "require-provenance applies to verify and promote only"
 fi
+boolean allow-rolled-back "$allow_rolled_back"
+if [[ "$allow_rolled_back" == true && "$command" != promote ]]; then
+	bad_input "allow-rolled-back applies to promote only"
+fi
 # The dagger CLI reads this address itself: the module never sees it.
 if [[ -n "${PROMOTE_REGISTRY_SERVICE:-}" && ! "$PROMOTE_REGISTRY_SERVICE" =~ ^tcp://[A-Za-z0-9.-]+:[0-9]+$ ]]; then
 	bad_input "registry-service must be an address such as tcp://localhost:5000"
 fi
 # Values that follow a flag as words of their own must not look like flags.
-for input in sha timeout registry username source source-tag certificate-identity certificate-identity-regexp certificate-oidc-issuer "${github_claims[@]/#/certificate-github-workflow-}"; do
+for input in sha timeout registry username source source-tag actor run certificate-identity certificate-identity-regexp certificate-oidc-issuer "${github_claims[@]/#/certificate-github-workflow-}"; do
 	env="PROMOTE_${input//-/_}"
 	env="${env^^}"
 	[[ "${!env:-}" != -* ]] || bad_input "$input must not start with a dash"
@@ -184,10 +190,16 @@ promote)
 	call=(promote --sha "$sha" --dry-run="$dry_run" --timeout "$timeout")
 	if [[ "$forward_only" == true ]]; then call+=(--forward-only --source "$source"); fi
 	if [[ "$require_provenance" == true ]]; then call+=(--require-provenance); fi
+	if [[ "$allow_rolled_back" == true ]]; then call+=(--allow-rolled-back); fi
+	# Who and which run the promotion records name; the module checks them.
+	if [[ -n "${PROMOTE_ACTOR:-}" ]]; then call+=(--actor "$PROMOTE_ACTOR"); fi
+	if [[ -n "${PROMOTE_RUN:-}" ]]; then call+=(--run "$PROMOTE_RUN"); fi
 	;;
 rollback)
 	call=(rollback --dry-run="$dry_run" --timeout "$timeout")
 	if [[ -n "$sha" ]]; then call+=(--sha "$sha"); fi
+	if [[ -n "${PROMOTE_ACTOR:-}" ]]; then call+=(--actor "$PROMOTE_ACTOR"); fi
+	if [[ -n "${PROMOTE_RUN:-}" ]]; then call+=(--run "$PROMOTE_RUN"); fi
 	;;
 status)
 	call=(status --timeout "$timeout")
