@@ -9,6 +9,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/molecule-ai/promote/internal/safetext"
 	"github.com/molecule-ai/promote/promote/internal/record"
 )
 
@@ -204,7 +205,7 @@ func (h *HistoryReport) Text() string {
 			fmt.Fprintf(&b, "    error: %s\n", strings.ReplaceAll(th.Error, "\n", "\n      "))
 		}
 	}
-	return b.String()
+	return safetext.Output(b.String())
 }
 
 // line is the human summary of one entry.
