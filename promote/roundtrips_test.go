@@ -43,9 +43,17 @@ func TestHappyPathRoundTrips(t *testing.T) {
 			return p.Promote(ctx, sha(commit), promote.WriteOptions{Actor: "ci-bot", Run: "https://github.com/org/repo/actions/runs/1/attempts/1"})
 		}}
 	}
-	ops := func(firstRecord int) []op {
+	ops := func(n, firstRecord int) []op {
+		first := promoteOp("promote, the first record of each repository", newSHA, firstRecord)
+		if n > 2 {
+			// The first records' blob uploads are measured with two
+			// images: with twenty, the one local registry answers the
+			// forty tag writes over more than the proxy's hold, and a
+			// request sent on a late answer counts one round trip more.
+			first.max = firstRecord + 1
+		}
 		return []op{
-			promoteOp("promote, the first record of each repository", newSHA, firstRecord),
+			first,
 			// Ping; manifests; configs.
 			{"verify", 3, func(ctx context.Context, p *promote.Promoter) (*promote.Report, error) {
 				return p.Verify(ctx, sha(newSHA))
@@ -74,7 +82,7 @@ func TestHappyPathRoundTrips(t *testing.T) {
 				}
 				f.seedProduction()
 				f.pushStaging(thirdSHA)
-				for _, op := range ops(reg.firstRecord) {
+				for _, op := range ops(n, reg.firstRecord) {
 					f.proxy.Reset()
 					f.proxy.SetDelay(roundTripDelay)
 					rep, err := op.run(context.Background(), f.promoter(promote.Config{}))
