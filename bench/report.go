@@ -18,7 +18,9 @@ import (
 // project's 2-core machine. The round-trip and speed targets apply to core
 // and cli, the memory target to cli.
 const (
-	maxRoundTrips      = 5
+	// maxRoundTrips: five for the moves, two for their promotion
+	// records.
+	maxRoundTrips      = 7
 	speedupAt2         = 2.0
 	speedupAt20        = 7.0
 	cliMaxRSS          = 40 << 20
