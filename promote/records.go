@@ -76,25 +76,14 @@ func recordOf(r record.Record) *Record {
 const defaultActor = "unknown"
 
 // validateWho checks the actor and run a write records, before any
-// request.
+// request. A run URL is never repeated: it could carry a token.
 func validateWho(opts WriteOptions) error {
 	var errs []error
-	probe := record.Record{
-		Action: record.ActionPromote, Tag: "x:y", Digest: v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("0", 64)},
-		Time: time.Now(), Actor: orDefault(opts.Actor, defaultActor), Run: opts.Run, Version: "v",
+	if err := record.ValidateActor(orDefault(opts.Actor, defaultActor)); err != nil {
+		errs = append(errs, invalid("actor", opts.Actor, strings.TrimPrefix(err.Error(), "record ")))
 	}
-	if err := probe.Validate("x"); err != nil {
-		field := "actor"
-		if strings.Contains(err.Error(), "record run") {
-			field = "run"
-		}
-		// The record's own message never echoes a run URL, which could
-		// carry a token.
-		value := opts.Actor
-		if field == "run" {
-			value = ""
-		}
-		errs = append(errs, invalid(field, value, strings.TrimPrefix(err.Error(), "record ")))
+	if err := record.ValidateRun(opts.Run); err != nil {
+		errs = append(errs, &InputError{Field: "run", Value: "(not shown)", Reason: strings.TrimPrefix(err.Error(), "record ")})
 	}
 	return errors.Join(errs...)
 }
@@ -163,7 +152,7 @@ func (r *run) rolledBackError(i int, d v1.Hash, l record.Listing, allow bool) er
 		}
 		run := "no run recorded"
 		if mark.Run != "" {
-			run = "run " + mark.Run
+			run = "run " + quoteText(mark.Run)
 		}
 		problems = append(problems, fmt.Sprintf("%s was rolled back from %s by %q at %s (%s); to promote it anyway, allow rolled-back digests (--allow-rolled-back)",
 			d, target, mark.Actor, mark.Time.UTC().Format(time.RFC3339), run))

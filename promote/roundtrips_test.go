@@ -6,8 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
 	"github.com/molecule-ai/promote/internal/registrytest"
 	"github.com/molecule-ai/promote/promote"
+	"github.com/molecule-ai/promote/promote/internal/record"
 )
 
 // roundTripDelay holds every request at the proxy far longer than the core
@@ -110,4 +115,59 @@ func describeRequests(reqs []registrytest.Request) string {
 		out += fmt.Sprintf("  %s %s -> %d\n", r.Method, r.Path, r.Status)
 	}
 	return out
+}
+
+// TestHistoryRoundTrips: a history of 20 moves costs the connection, the
+// read of the tag and one listing per move: 22 dependent round trips, on a
+// registry without the referrers API and on one with it.
+func TestHistoryRoundTrips(t *testing.T) {
+	for _, srv := range []*registrytest.Server{registrytest.Distribution(t), registrytest.InProcessWithReferrers(t)} {
+		proxy := registrytest.NewProxy(t, srv.Addr)
+		f := &fixture{t: t, server: srv, proxy: proxy, addr: proxy.Addr, repos: []string{proxy.Addr + "/history/app"}}
+		a, b := f.pushStaging(oldSHA)[0], f.pushStaging(newSHA)[0]
+		ctx := context.Background()
+		repo, err := name.NewRepository(f.direct(f.repos[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		records, err := record.NewRepository(repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Twenty moves, A and B in turn, recorded as promote records them.
+		digests := []string{a, b}
+		start := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+		for k := range 20 {
+			to, from := digests[k%2], digests[(k+1)%2]
+			rec := record.Record{Action: record.ActionPromote, Tag: record.TargetTag(repo.Tag("latest")), Digest: v1.Hash{}, Time: start.Add(time.Duration(k) * time.Minute), Actor: "ci", Version: "test"}
+			rec.Digest, _ = v1.NewHash(to)
+			if k > 0 {
+				rec.PreviousDigest, _ = v1.NewHash(from)
+			}
+			desc, err := remote.Head(repo.Digest(to))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := records.Write(ctx, rec, *desc); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.retag(f.repos[0]+":latest", digests[19%2])
+		proxy.Reset()
+		proxy.SetDelay(roundTripDelay)
+		h, err := f.promoter(promote.Config{}).History(ctx, 20)
+		proxy.SetDelay(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(h.Tags[0].Entries); n != 20 {
+			t.Fatalf("history of %d entries, want 20:\n%s", n, h.Text())
+		}
+		reqs := proxy.Requests()
+		got := registrytest.DependentRoundTrips(reqs)
+		t.Logf("history of 20 moves: %d requests, %d dependent round trips", len(reqs), got)
+		if got > 22 {
+			t.Errorf("history of 20 moves: %d dependent round trips, want at most 22:\n%s", got, describeRequests(reqs))
+		}
+	}
 }

@@ -49,6 +49,13 @@
 // through previous digests) and whether it was rolled back (see
 // [RolledBack]).
 //
+// # Writing
+//
+// [Repository.Write] writes one record and reads it back. A run writes its
+// records as a [Batch], around its own read-back of the tags it moved, so
+// that no record is listed before the run confirmed its moves and all of
+// them cost two dependent round trips after that read-back (see [Batch]).
+//
 // # Reading back
 //
 // Everything read from a registry is untrusted: a listing with more than

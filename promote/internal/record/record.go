@@ -169,6 +169,18 @@ func (r Record) Validate(repo string) error {
 	return validateText("version", r.Version, maxVersionLen, true)
 }
 
+// ValidateActor checks an actor as a record carries it: printable UTF-8,
+// not empty, at most 256 bytes. A caller checks its input with it before
+// any request.
+func ValidateActor(actor string) error {
+	return validateText("actor", actor, maxActorLen, true)
+}
+
+// ValidateRun checks a run URL as a record carries it: empty, or an http or
+// https URL with no user information, query or fragment. Its error never
+// repeats the URL.
+func ValidateRun(run string) error { return validateRun(run) }
+
 // validateTag checks that tag is "path:tag" with path equal to repo.
 func validateTag(tag, repo string) error {
 	if err := validateText("tag", tag, maxTagLen, true); err != nil {
