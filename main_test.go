@@ -193,8 +193,14 @@ func TestInvalidInputCarriesTheResult(t *testing.T) {
 	}{
 		{"verify", func() error { _, err := m.Verify(ctx, "not-a-sha", "5m", false); return err }},
 		{"verify", func() error { _, err := m.Verify(ctx, strings.Repeat("a", 40), "5m", true); return err }},
-		{"promote", func() error { _, err := m.Promote(ctx, "abcdef0", false, false, true, nil, "5m", false, "", "", false); return err }},
-		{"promote", func() error { _, err := m.Promote(ctx, "abcdef0", false, false, false, nil, "soon", false, "", "", false); return err }},
+		{"promote", func() error {
+			_, err := m.Promote(ctx, "abcdef0", false, false, true, nil, "5m", false, "", "", false)
+			return err
+		}},
+		{"promote", func() error {
+			_, err := m.Promote(ctx, "abcdef0", false, false, false, nil, "soon", false, "", "", false)
+			return err
+		}},
 		{"rollback", func() error { _, err := m.Rollback(ctx, "xyz", false, "5m", "", ""); return err }},
 		{"status", func() error { _, err := m.Status(ctx, "0s"); return err }},
 		{"status", func() error { _, err := New([]string{"not a repository"}, "", nil, nil).Status(ctx, "5m"); return err }},
@@ -363,6 +369,9 @@ var coreToModule = map[string]string{
 	"Image.Platforms": "ReportImage.Platforms", "Image.Revision": "ReportImage.Revision", "Image.Created": "ReportImage.Created",
 	"Image.Outcome": "ReportImage.Outcome", "Image.Detail": "ReportImage.Detail", "Image.Tags": "ReportImage.Tags",
 	"Image.Signature": "ReportImage.SignedBy",
+	"Image.Recorded":  "ReportImage.Recorded", "Image.RecordError": "ReportImage.RecordError",
+	// Who, when, from which run and how: movedBy, movedAt, movedIn, movedAction.
+	"Image.LastMove": "ReportImage.MovedBy",
 
 	"Signature.Identity": "ReportImage.SignedBy", "Signature.Issuer": "ReportImage.SignatureIssuer", "Signature.Key": "ReportImage.SignatureKey",
 	"Signature.Commit": "ReportImage.SignatureCommit", "Signature.FoundIn": "ReportImage.SignatureFoundIn",
