@@ -235,8 +235,8 @@ func TestChecks(t *testing.T) {
 		got[c.text] = c.status
 	}
 	wants := map[string]string{
-		"core N=2: 4.00 sequential round trips, 95% confidence interval 4.00 to 4.00 (target <= 5: the interval below 6)":     "PASS",
-		"core N=20: 40.00 sequential round trips, 95% confidence interval 40.00 to 40.00 (target <= 5: the interval below 6)": "FAIL",
+		"core N=2: 4.00 sequential round trips, 95% confidence interval 4.00 to 4.00 (target <= 7: the interval below 8)":     "PASS",
+		"core N=20: 40.00 sequential round trips, 95% confidence interval 40.00 to 40.00 (target <= 7: the interval below 8)": "FAIL",
 		"cli N=2: median wall 15.15x lower than crane's, writing the -previous backups too (target >= 2x)":                    "PASS",
 		"cli N=20: median wall 18.18x lower than crane's, writing the -previous backups too (target >= 7x)":                   "PASS",
 		"cli N=50: peak RSS 30.0 MiB (target <= 40 MiB)":                                                                      "PASS",
@@ -259,10 +259,10 @@ func TestRoundTripTarget(t *testing.T) {
 		est  estimate
 		want string
 	}{
-		{"five, tightly", estimate{5.1, 4.9, 5.3}, "PASS"},
-		{"a sixth round trip excluded", estimate{5.4, 4.8, 5.9}, "PASS"},
-		{"a sixth round trip not excluded", estimate{5.2, 4.1, 6.3}, "FAIL"},
-		{"six", estimate{6.0, 5.8, 6.2}, "FAIL"},
+		{"seven, tightly", estimate{7.1, 6.9, 7.3}, "PASS"},
+		{"an eighth round trip excluded", estimate{7.4, 6.8, 7.9}, "PASS"},
+		{"an eighth round trip not excluded", estimate{7.2, 6.1, 8.3}, "FAIL"},
+		{"eight", estimate{8.0, 7.8, 8.2}, "FAIL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
