@@ -344,7 +344,7 @@ type HistoryEntry struct {
 	Digest string
 	// Digest the move replaced; empty when it created the tag.
 	PreviousDigest string
-	// When the move was confirmed, RFC 3339 in UTC.
+	// When the move was made, RFC 3339 in UTC.
 	Time string
 	// Who made the move.
 	Actor string

@@ -41,7 +41,8 @@ type Record struct {
 	// PreviousDigest is the digest the tag moved from; empty when the move
 	// created the tag.
 	PreviousDigest string `json:"previousDigest,omitempty"`
-	// Time is when the move was confirmed, RFC 3339 in UTC.
+	// Time is when the run moved the tag (as its writes began), RFC 3339
+	// in UTC.
 	Time string `json:"time"`
 	// Actor is who made the move.
 	Actor string `json:"actor"`

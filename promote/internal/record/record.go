@@ -93,7 +93,8 @@ type Record struct {
 	// SHA is the git commit of the image, lower-case hex; empty when not
 	// known.
 	SHA string
-	// Time is when the move was confirmed, in UTC.
+	// Time is when the move was made, in UTC: promote sets it as its
+	// writes begin, since the record is staged before they are confirmed.
 	Time time.Time
 	// Actor is who made the move: a CI login or a user name.
 	Actor string
