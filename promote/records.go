@@ -61,7 +61,7 @@ type Record struct {
 func recordOf(r record.Record) *Record {
 	out := &Record{
 		Action: string(r.Action), SHA: r.SHA, Digest: r.Digest.String(),
-		Time: r.Time.UTC().Format(time.RFC3339), Actor: r.Actor, Run: r.Run,
+		Time: r.Time.UTC().Format(recordTimeFormat), Actor: r.Actor, Run: r.Run,
 		Version: r.Version, AllowRolledBack: r.AllowRolledBack,
 	}
 	if r.PreviousDigest != (v1.Hash{}) {
@@ -72,6 +72,10 @@ func recordOf(r record.Record) *Record {
 	}
 	return out
 }
+
+// recordTimeFormat shows a record's time as RFC 3339 in UTC, to the
+// millisecond, as records hold it: moves of one minute stay apart.
+const recordTimeFormat = "2006-01-02T15:04:05.000Z07:00"
 
 // defaultActor is recorded when a write names no actor.
 const defaultActor = "unknown"

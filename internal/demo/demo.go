@@ -29,7 +29,8 @@ const (
 // Run starts an in-memory registry on a loopback port, pushes the staging
 // images of two commits for two services, makes the older commit
 // production's :latest, then runs verify, promote, status, a repeated
-// promote and two rollbacks, writing each report to w.
+// promote, two rollbacks and the history they recorded, writing each
+// report to w.
 func Run(ctx context.Context, w io.Writer) error {
 	addr, stop, err := serve()
 	if err != nil {
@@ -51,7 +52,7 @@ func Run(ctx context.Context, w io.Writer) error {
 			fmt.Fprintf(w, "  %s:%s\n", repo, p.SourceTag(mustSHA(sha)))
 		}
 	}
-	if _, err := p.Promote(ctx, mustSHA(oldSHA), promote.WriteOptions{NoBackup: true}); err != nil {
+	if _, err := p.Promote(ctx, mustSHA(oldSHA), promote.WriteOptions{NoBackup: true, Actor: "demo"}); err != nil {
 		return fmt.Errorf("making %s production: %w", oldSHA[:7], err)
 	}
 	fmt.Fprintf(w, "Production (:latest) is at commit %s.\n", oldSHA[:7])
@@ -59,27 +60,40 @@ func Run(ctx context.Context, w io.Writer) error {
 	steps := []struct {
 		title string
 		do    func() (*promote.Report, error)
+		// show, instead of do, prints a history.
+		show func() (*promote.HistoryReport, error)
 	}{
-		{"$ promote verify --sha " + newSHA, func() (*promote.Report, error) { return p.Verify(ctx, mustSHA(newSHA)) }},
-		{"$ promote promote --sha " + newSHA, func() (*promote.Report, error) {
-			return p.Promote(ctx, mustSHA(newSHA), promote.WriteOptions{})
+		{title: "$ promote verify --sha " + newSHA, do: func() (*promote.Report, error) { return p.Verify(ctx, mustSHA(newSHA)) }},
+		{title: "$ promote promote --sha " + newSHA, do: func() (*promote.Report, error) {
+			return p.Promote(ctx, mustSHA(newSHA), promote.WriteOptions{Actor: "demo"})
 		}},
-		{"$ promote status", func() (*promote.Report, error) { return p.Status(ctx) }},
-		{"$ promote promote --sha " + newSHA + "   # again: nothing to do", func() (*promote.Report, error) {
-			return p.Promote(ctx, mustSHA(newSHA), promote.WriteOptions{})
+		{title: "$ promote status", do: func() (*promote.Report, error) { return p.Status(ctx) }},
+		{title: "$ promote promote --sha " + newSHA + "   # again: nothing to do", do: func() (*promote.Report, error) {
+			return p.Promote(ctx, mustSHA(newSHA), promote.WriteOptions{Actor: "demo"})
 		}},
-		{"$ promote rollback   # back to :latest-previous", func() (*promote.Report, error) {
-			return p.Rollback(ctx, promote.SHA{}, promote.WriteOptions{})
+		{title: "$ promote rollback   # back to :latest-previous", do: func() (*promote.Report, error) {
+			return p.Rollback(ctx, promote.SHA{}, promote.WriteOptions{Actor: "demo"})
 		}},
-		{"$ promote rollback   # undoes the rollback", func() (*promote.Report, error) {
-			return p.Rollback(ctx, promote.SHA{}, promote.WriteOptions{})
+		{title: "$ promote rollback   # undoes the rollback", do: func() (*promote.Report, error) {
+			return p.Rollback(ctx, promote.SHA{}, promote.WriteOptions{Actor: "demo"})
 		}},
-		{"$ promote verify --sha 0000000   # a commit that was never built", func() (*promote.Report, error) {
+		{title: "$ promote history   # who moved :latest, newest first", show: func() (*promote.HistoryReport, error) {
+			return p.History(ctx, 0)
+		}},
+		{title: "$ promote verify --sha 0000000   # a commit that was never built", do: func() (*promote.Report, error) {
 			return p.Verify(ctx, mustSHA("0000000"))
 		}},
 	}
 	for i, s := range steps {
 		fmt.Fprintf(w, "\n%s\n", s.title)
+		if s.show != nil {
+			h, err := s.show()
+			if err != nil {
+				return err
+			}
+			fmt.Fprint(w, h.Text())
+			continue
+		}
 		rep, err := s.do()
 		if rep != nil {
 			fmt.Fprint(w, rep.Text())
