@@ -390,7 +390,7 @@ func (m *Promote) History(
 	return newHistory(p.History(ctx, limit))
 }
 
-// Run verify, promote, status and rollback against an in-memory registry inside this module, and print each report
+// Run verify, promote, status, rollback and history against an in-memory registry inside this module, and print each report
 //
 // +check
 // +cache="never"

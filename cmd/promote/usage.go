@@ -101,9 +101,9 @@ and end that tag's history; nothing is guessed. Writes nothing. Exits 1 when a h
 read. The records are OCI artifacts any tool can list, for example:
   oras discover --artifact-type ` + promote.RecordArtifactType + ` IMAGE@DIGEST
   regctl artifact list --filter-artifact-type ` + promote.RecordArtifactType + ` IMAGE@DIGEST`},
-	{name: "demo", short: "run verify, promote, status and rollback against an in-memory registry",
+	{name: "demo", short: "run verify, promote, status, rollback and history against an in-memory registry",
 		long: `Starts a registry inside this process, pushes two staging images for a made-up commit, and runs
-verify, promote, status and rollback against it, printing each report. Needs no network.`},
+verify, promote, status, rollback and history against it, printing each report. Needs no network.`},
 }
 
 func usage(w io.Writer) {
