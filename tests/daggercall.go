@@ -6,6 +6,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/molecule-ai/promote/internal/shellwords"
 )
 
 // daggerCall is one `dagger call` command found in a script.
@@ -37,14 +39,14 @@ var globalFlags = map[string]bool{
 // "${name[@]}", is returned once for each word list the script may put in
 // that array (see shellArrays).
 func findDaggerCalls(script string) ([]daggerCall, error) {
-	words, subs, err := splitShell(script)
+	words, subs, err := shellwords.Split(script)
 	if err != nil {
 		return nil, err
 	}
 	arrays := shellArrays(words)
 	var calls []daggerCall
 	for i, w := range words {
-		if w.op || path.Base(w.text) != "dagger" {
+		if w.Op || path.Base(w.Text) != "dagger" {
 			continue
 		}
 		if c, ok := daggerCallAt(words[i:]); ok {
@@ -63,14 +65,14 @@ func findDaggerCalls(script string) ([]daggerCall, error) {
 
 // daggerCallAt reads the command that starts with the word dagger at
 // words[0], and reports whether it is a `dagger call`.
-func daggerCallAt(words []shellWord) (daggerCall, bool) {
-	end := slices.IndexFunc(words, func(w shellWord) bool { return w.op })
+func daggerCallAt(words []shellwords.Word) (daggerCall, bool) {
+	end := slices.IndexFunc(words, func(w shellwords.Word) bool { return w.Op })
 	if end < 0 {
 		end = len(words)
 	}
 	cmd := make([]string, end)
 	for i, w := range words[:end] {
-		cmd[i] = w.text
+		cmd[i] = w.Text
 	}
 	call := daggerCall{text: strings.Join(cmd, " ")}
 	for i := 1; i < len(cmd); i++ {

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/molecule-ai/promote/internal/shellwords"
 )
 
 var (
@@ -22,19 +24,19 @@ var (
 // under a condition; so each alternative is given as written and with all
 // of its appends. Checking a command with every one of them checks each
 // word the script may pass, next to the words it may follow.
-func shellArrays(words []shellWord) map[string][][]string {
+func shellArrays(words []shellwords.Word) map[string][][]string {
 	type alternative struct{ base, all []string }
 	alts := map[string][]*alternative{}
 	for i := 0; i+1 < len(words); i++ {
-		m := arrayAssignment.FindStringSubmatch(words[i].text)
-		if words[i].op || m == nil || !words[i+1].op || words[i+1].text != "(" {
+		m := arrayAssignment.FindStringSubmatch(words[i].Text)
+		if words[i].Op || m == nil || !words[i+1].Op || words[i+1].Text != "(" {
 			continue
 		}
 		var values []string
 		j := i + 2
-		for ; j < len(words) && !(words[j].op && words[j].text == ")"); j++ {
-			if !words[j].op {
-				values = append(values, words[j].text)
+		for ; j < len(words) && !(words[j].Op && words[j].Text == ")"); j++ {
+			if !words[j].Op {
+				values = append(values, words[j].Text)
 			}
 		}
 		name, appends := m[1], m[2] == "+"

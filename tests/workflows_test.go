@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/molecule-ai/promote/internal/shellwords"
 )
 
 // repoRoot is the repository root, seen from this package's directory.
@@ -701,11 +703,11 @@ func TestDaggerInstalledOnlyWhereUsed(t *testing.T) {
 			installs, runs := false, false
 			for _, step := range wf.Jobs[id].Steps {
 				installs = installs || strings.HasPrefix(step.Uses.Value, "dagger/dagger-for-github@")
-				words, _, err := splitShell(step.Run.Value)
+				words, _, err := shellwords.Split(step.Run.Value)
 				if err != nil {
 					t.Fatalf("%s: %v", wf.path, err)
 				}
-				runs = runs || slices.ContainsFunc(words, func(w shellWord) bool { return !w.op && w.text == "dagger" })
+				runs = runs || slices.ContainsFunc(words, func(w shellwords.Word) bool { return !w.Op && w.Text == "dagger" })
 			}
 			if installs && !runs {
 				t.Errorf("%s job %s installs the Dagger CLI but runs no dagger command", filepath.Base(wf.path), id)

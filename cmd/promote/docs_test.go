@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/molecule-ai/promote/internal/shellwords"
 )
 
 // repoRoot is the repository root, seen from this package's directory.
@@ -184,20 +186,23 @@ func topLevelFlag(arg string) bool {
 // shell command line: the words after promote, or after go run
 // ./cmd/promote, up to the end of the simple command.
 func promoteCommands(line string) ([][]string, error) {
-	words, err := shellWords(line)
+	words, _, err := shellwords.Split(line)
 	if err != nil {
 		return nil, err
 	}
-	var out [][]string
-	start := 0
+	var (
+		out [][]string
+		cmd []string
+	)
 	for i := 0; i <= len(words); i++ {
-		if i < len(words) && !isShellOperator(words[i]) {
+		if i < len(words) && !words[i].Op {
+			cmd = append(cmd, words[i].Text)
 			continue
 		}
-		if args, ok := promoteArgs(words[start:i]); ok {
+		if args, ok := promoteArgs(cmd); ok {
 			out = append(out, args)
 		}
-		start = i + 1
+		cmd = nil
 	}
 	return out, nil
 }
@@ -336,155 +341,6 @@ func flagNames(sets []*flag.FlagSet) string {
 	}
 	slices.Sort(names)
 	return strings.Join(names, ", ")
-}
-
-// shellOperators are the shell's control and redirection operators, which
-// end a simple command, longest first.
-var shellOperators = []string{"&&", "||", ">>", "|", "&", ";", "(", ")", "<", ">", "\n"}
-
-// isShellOperator reports whether w, a word from shellWords, is an operator.
-func isShellOperator(w string) bool {
-	return w != "" && w[0] == 0
-}
-
-// shellPlaceholder matches a placeholder such as <sha> at the start of a
-// word, which documentation writes where a value goes.
-var shellPlaceholder = regexp.MustCompile(`^<[A-Za-z][A-Za-z0-9_.-]*>`)
-
-// shellWords splits a command line into words as a shell reads it before
-// expansions: quotes are removed, a backslash before a newline continues the
-// line, a comment is dropped, and $VAR, ${...}, $(...) and backquotes stay
-// in their word as written. An operator is returned as a word of its own
-// that starts with a NUL byte (see isShellOperator).
-func shellWords(src string) ([]string, error) {
-	var (
-		words  []string
-		cur    strings.Builder
-		inWord bool
-	)
-	end := func() {
-		if inWord {
-			words = append(words, cur.String())
-		}
-		cur.Reset()
-		inWord = false
-	}
-	for i := 0; i < len(src); {
-		c, rest := src[i], src[i:]
-		switch {
-		case c == '\\':
-			if i+1 < len(src) && src[i+1] != '\n' {
-				inWord = true
-				cur.WriteByte(src[i+1])
-			}
-			i += 2
-		case c == '\'':
-			j := strings.IndexByte(rest[1:], '\'')
-			if j < 0 {
-				return nil, errors.New("unterminated single quote")
-			}
-			inWord = true
-			cur.WriteString(rest[1 : 1+j])
-			i += j + 2
-		case c == '"':
-			inWord = true
-			i++
-			for ; i < len(src) && src[i] != '"'; i++ {
-				switch {
-				case src[i] == '\\' && i+1 < len(src):
-					i++
-					cur.WriteByte(src[i])
-				case src[i] == '$' && i+1 < len(src) && (src[i+1] == '(' || src[i+1] == '{'):
-					n, err := expansionLen(src[i:])
-					if err != nil {
-						return nil, err
-					}
-					cur.WriteString(src[i : i+n])
-					i += n - 1
-				default:
-					cur.WriteByte(src[i])
-				}
-			}
-			if i == len(src) {
-				return nil, errors.New("unterminated double quote")
-			}
-			i++
-		case c == '$' && len(rest) > 1 && (rest[1] == '(' || rest[1] == '{'), c == '`':
-			n, err := expansionLen(rest)
-			if err != nil {
-				return nil, err
-			}
-			inWord = true
-			cur.WriteString(rest[:n])
-			i += n
-		case c == ' ' || c == '\t' || c == '\r':
-			end()
-			i++
-		case c == '#' && !inWord:
-			j := strings.IndexByte(rest, '\n')
-			if j < 0 {
-				j = len(rest)
-			}
-			i += j
-		case c == '<' && !inWord && shellPlaceholder.MatchString(rest):
-			p := shellPlaceholder.FindString(rest)
-			inWord = true
-			cur.WriteString(p)
-			i += len(p)
-		case strings.IndexByte("|&;()<>\n", c) >= 0:
-			end()
-			for _, op := range shellOperators {
-				if strings.HasPrefix(rest, op) {
-					words = append(words, "\x00"+op)
-					i += len(op)
-					break
-				}
-			}
-		default:
-			inWord = true
-			cur.WriteByte(c)
-			i++
-		}
-	}
-	end()
-	return words, nil
-}
-
-// expansionLen returns the length of the $(...), ${...} or backquoted
-// expansion at the start of s, nested brackets and quotes included.
-func expansionLen(s string) (int, error) {
-	if s[0] == '`' {
-		j := strings.IndexByte(s[1:], '`')
-		if j < 0 {
-			return 0, errors.New("unterminated backquote")
-		}
-		return j + 2, nil
-	}
-	left, right := s[1], byte(')')
-	if left == '{' {
-		right = '}'
-	}
-	depth := 0
-	for i := 1; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			i++
-		case '\'', '"':
-			j := strings.IndexByte(s[i+1:], s[i])
-			if j < 0 {
-				return 0, errors.New("unterminated quote in an expansion")
-			}
-			i += j + 1
-		case left:
-			depth++
-		case right:
-			depth--
-			if depth == 0 {
-				return i + 1, nil
-			}
-		}
-	}
-	return 0, fmt.Errorf("unterminated expansion: no %c", right)
 }
 
 func TestCheckPromoteArgs(t *testing.T) {

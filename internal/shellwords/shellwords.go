@@ -1,4 +1,7 @@
-package tests
+// Package shellwords splits shell scripts and command lines into words the
+// way a POSIX shell reads them before expansions, for the tests that read
+// the commands in workflows and documentation.
+package shellwords
 
 import (
 	"errors"
@@ -7,11 +10,13 @@ import (
 	"strings"
 )
 
-// shellWord is a word of a shell script after quote removal, or an
-// operator such as |, ;, >, && or a newline.
-type shellWord struct {
-	text string
-	op   bool
+// Word is a word of a shell script after quote removal, or an operator
+// such as |, ;, >, && or a newline.
+type Word struct {
+	// Text is the word, or the operator.
+	Text string
+	// Op reports whether the word is an operator.
+	Op bool
 }
 
 // placeholder matches a placeholder such as <sha>, which documentation
@@ -22,13 +27,13 @@ var placeholder = regexp.MustCompile(`^<[A-Za-z][A-Za-z0-9_.-]*>`)
 // first.
 var operators = []string{"&&", "||", ";;", "<<", ">>", "<&", ">&", "&>", ">|", "|", "&", ";", "(", ")", "<", ">"}
 
-// splitShell splits a script into words and operators the way a POSIX
+// Split splits a script into words and operators the way a POSIX
 // shell reads it, before expansions: quotes are removed, a backslash before
 // a newline continues the line, comments are dropped, and a newline is an
 // operator that ends a command. A command substitution stays in its word as
 // written; its text is also returned in subs, so that the commands inside
 // it can be read in turn. A placeholder such as <sha> is read as a word.
-func splitShell(script string) (words []shellWord, subs []string, err error) {
+func Split(script string) (words []Word, subs []string, err error) {
 	s := &shellSplitter{src: script}
 	if err := s.run(); err != nil {
 		return nil, nil, err
@@ -36,11 +41,11 @@ func splitShell(script string) (words []shellWord, subs []string, err error) {
 	return s.words, s.subs, nil
 }
 
-// shellSplitter holds the state of splitShell.
+// shellSplitter holds the state of Split.
 type shellSplitter struct {
 	src    string
 	i      int
-	words  []shellWord
+	words  []Word
 	subs   []string
 	cur    strings.Builder
 	inWord bool
@@ -74,7 +79,7 @@ func (s *shellSplitter) run() error {
 			s.i++
 		case c == '\n':
 			s.endWord()
-			s.words = append(s.words, shellWord{text: "\n", op: true})
+			s.words = append(s.words, Word{Text: "\n", Op: true})
 			s.i++
 		case c == '#' && !s.inWord:
 			end := strings.IndexByte(rest, '\n')
@@ -97,7 +102,7 @@ func (s *shellSplitter) run() error {
 			s.endWord()
 			for _, op := range operators {
 				if strings.HasPrefix(rest, op) {
-					s.words = append(s.words, shellWord{text: op, op: true})
+					s.words = append(s.words, Word{Text: op, Op: true})
 					s.i += len(op)
 					break
 				}
@@ -220,7 +225,7 @@ func closing(src string, left, right byte) (int, error) {
 // endWord ends the word being read, if any.
 func (s *shellSplitter) endWord() {
 	if s.inWord {
-		s.words = append(s.words, shellWord{text: s.cur.String()})
+		s.words = append(s.words, Word{Text: s.cur.String()})
 	}
 	s.cur.Reset()
 	s.inWord = false
