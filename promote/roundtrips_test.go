@@ -2,13 +2,17 @@ package promote_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/molecule-ai/promote/internal/registrytest"
 	"github.com/molecule-ai/promote/promote"
@@ -130,13 +134,18 @@ func TestHistoryRoundTrips(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		records, err := record.NewRepository(repo)
+		tr, err := transport.NewWithContext(ctx, repo.Registry, authn.Anonymous, http.DefaultTransport, []string{repo.Scope(transport.PushScope)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		records, err := record.Connect(repo, tr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Twenty moves, A and B in turn, recorded as promote records them.
 		digests := []string{a, b}
 		start := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+		var batch record.Batch
 		for k := range 20 {
 			to, from := digests[k%2], digests[(k+1)%2]
 			rec := record.Record{Action: record.ActionPromote, Tag: record.TargetTag(repo.Tag("latest")), Digest: v1.Hash{}, Time: start.Add(time.Duration(k) * time.Minute), Actor: "ci", Version: "test"}
@@ -148,10 +157,20 @@ func TestHistoryRoundTrips(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := records.Write(ctx, rec, *desc); err != nil {
+			l, err := records.List(ctx, desc.Digest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := batch.Add(records, rec, *desc, l.API); err != nil {
 				t.Fatal(err)
 			}
 		}
+		batch.Prepare(ctx)
+		batch.Stage(ctx)
+		if err := errors.Join(batch.Commit(ctx)...); err != nil {
+			t.Fatal(err)
+		}
+		batch.Wait()
 		f.retag(f.repos[0]+":latest", digests[19%2])
 		proxy.Reset()
 		proxy.SetDelay(roundTripDelay)

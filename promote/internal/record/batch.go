@@ -14,50 +14,58 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// Connect returns the records of repo reached through tr, an authenticated
-// transport such as go-containerregistry's transport.NewWithContext gives
-// (a *transport.Wrapper, used as is, with no ping). A [Batch] writes only
-// to repositories made with Connect: it sends some requests itself, so
-// that go-containerregistry does not read the referrers API again before
-// each record.
-func Connect(repo name.Repository, tr http.RoundTripper, opts ...remote.Option) (*Repository, error) {
-	if tr == nil {
-		return nil, fmt.Errorf("reading promotion records in %s: a transport is required", repo)
-	}
-	r, err := NewRepository(repo, append(slices.Clone(opts), remote.WithTransport(tr))...)
-	if err != nil {
-		return nil, err
-	}
-	r.client = &http.Client{Transport: tr}
-	return r, nil
-}
-
-// Batch writes the records of one run, in two phases that the run places
-// around its read-back of the tags it moved, so that no record is listed
-// before the run confirmed its move:
+// Batch writes the records of one run: each record is an artifact whose
+// subject is the digest it concerns, listed in that digest's referrers.
+// The run places the phases around its own writes and read-back of the
+// tags it moved, so that no record is listed before the run confirmed its
+// move. The order of reads and writes, in each record's repository:
 //
-//   - [Batch.Stage], alongside the read-back: on registries without the
-//     referrers API, read the subject's fallback tag index "sha256-<hex>"
-//     and PUT the record manifest by digest. A manifest that no index
-//     names is listed nowhere, and harmless if the run then fails.
-//   - [Batch.Commit], once the read-back confirmed every move: with the
-//     referrers API, PUT the record manifests, which the registry lists at
-//     once; without it, PUT each subject's index with the run's entries
-//     added. Then read every subject's listing back, and write again what
-//     it lacks (another writer's index PUT can drop an entry), keeping the
-//     other writer's entries, at most [MaxRewrites] times.
+//  1. [Batch.Prepare], alongside the tag writes: HEAD the empty blob that
+//     every record names (unless [Repository.HasEmptyBlob] answered), and
+//     upload it where it is missing (one POST, one monolithic PUT).
+//  2. [Batch.Stage], alongside the read-back: on registries without the
+//     referrers API, GET each subject's fallback tag index "sha256-<hex>"
+//     and PUT the record manifests by digest, once the empty blob is in.
+//     A manifest that no index names is listed nowhere, and harmless if
+//     the run then fails.
+//  3. [Batch.Commit], once the read-back confirmed every move: with the
+//     referrers API, PUT the record manifests, which the registry lists
+//     at once; without it, PUT each subject's index as read in 2, with
+//     the run's entries added: a read-modify-write with no condition.
+//  4. Read every subject's listing back (with the API, the API and the
+//     fallback tag side by side, see [Repository.List]; without, the
+//     index). Where an entry is missing, go back to 3, now on the index
+//     just read, so that the other writer's entries are kept. At most
+//     [MaxRewrites] times.
 //
-// So records cost two dependent round trips after the read-back on any
-// registry, whatever the number of records, and two more for each rewrite.
-// The empty blob every record names is uploaded by [Repository.Prepare],
-// which the run calls earlier.
+// What a concurrent writer can make us lose: a writer of the same fallback
+// index (another run's record, a signature, an attestation) that read the
+// index before our index PUT and writes it after drops our entry. Step 4
+// finds that loss when the other PUT lands before our read-back, and
+// writes the entry again, keeping the other writer's. It cannot find a
+// loss whose PUT lands after our read-back: the other writer's GET-to-PUT
+// interval must then span our index PUT, its answer and our read-back. The
+// record manifest itself is never lost (it is stored by digest), only its
+// entry, and history then shows that step as foreign or missing, never as
+// anything else. In reverse, our index PUT can drop the entry of a writer
+// that PUT between our GET (step 2, or the last read-back) and our PUT: a
+// promote run finds and rewrites it, a tool that does not read back
+// (cosign, oras) does not, as between any two of those tools.
+//
+// What no writer can lose: any tag that promote moved (records write only
+// manifests by digest and "sha256-<hex>" fallback tags), and, on registries
+// with the referrers API, any record (the registry keeps the listing).
+//
+// Cost, in dependent round trips once connected, whatever the number of
+// records: Prepare at most three, alongside the tag writes; Stage one,
+// alongside the read-back; Commit two (the write and the read-back) on any
+// registry, and two more for each rewrite.
 type Batch struct {
 	// preps are the uploads of the empty blob, one per repository.
 	preps   map[*Repository]*prep
@@ -101,9 +109,6 @@ type group struct {
 // registry serves the referrers API, as a listing of the run found (see
 // [Listing.API]). It makes no request; it returns the record's descriptor.
 func (b *Batch) Add(repo *Repository, rec Record, subject v1.Descriptor, referrersAPI bool) (v1.Descriptor, error) {
-	if repo.client == nil {
-		return v1.Descriptor{}, fmt.Errorf("cannot write a promotion record for %s: the repository was not made with Connect", repo.repo)
-	}
 	if err := rec.Validate(repo.repo.RepositoryStr()); err != nil {
 		return v1.Descriptor{}, fmt.Errorf("cannot write a promotion record for %s: %w", repo.repo, err)
 	}
@@ -149,7 +154,7 @@ func (p *prep) start(ctx context.Context, repo *Repository) {
 		p.started.Store(true)
 		go func() {
 			defer close(p.done)
-			p.err = repo.Prepare(ctx)
+			p.err = repo.prepare(ctx)
 		}()
 	})
 }
@@ -167,7 +172,7 @@ func (p *prep) wait(ctx context.Context, repo *Repository) error {
 }
 
 // Prepare starts uploading the empty blob to every repository of the batch
-// that lacks it (see [Repository.Prepare]), and returns at once; each
+// that lacks it (step 1 of [Batch]), and returns at once; each
 // record manifest waits for the upload to its repository. A run calls it
 // alongside its tag writes, so that the upload costs no round trip of its
 // own, and ctx must outlive the batch.
@@ -347,8 +352,11 @@ func (b *Batch) putManifest(ctx context.Context, e *batchEntry) error {
 
 // putManifest PUTs the record manifest of e by digest, itself, so that
 // go-containerregistry neither asks for the referrers API nor updates the
-// fallback index. A refusal for an unknown blob is asked again after a
-// pause (see [Repository.put]).
+// fallback index. A registry that answers that the empty blob is unknown,
+// after it said the blob was there, is asked again after a pause: the
+// distribution registry's filesystem storage rewrites a blob's link in
+// place when two clients upload the same blob at once, and for that moment
+// knows the blob not.
 func (r *Repository) putManifest(ctx context.Context, e *batchEntry) error {
 	u := r.url("/manifests/" + e.desc.Digest.String())
 	for i := 0; ; i++ {
@@ -432,12 +440,9 @@ func (r *Repository) send(ctx context.Context, method, u, contentType string, bo
 
 // HasEmptyBlob reports whether the repository holds the empty blob that
 // every record names, with one HEAD and no write. A run asks it alongside
-// its reads, so that [Repository.Prepare], alongside its writes, goes
-// straight to the upload where the blob is missing, or does nothing.
+// its reads, so that [Batch.Prepare], alongside its writes, goes straight
+// to the upload where the blob is missing, or does nothing.
 func (r *Repository) HasEmptyBlob(ctx context.Context) (bool, error) {
-	if r.client == nil {
-		return false, fmt.Errorf("reading the empty blob in %s: the repository was not made with Connect", r.repo)
-	}
 	h, _, _ := v1.SHA256(bytes.NewReader(emptyJSON))
 	req, err := http.NewRequestWithContext(ctx, http.MethodHead, r.url("/blobs/"+h.String()), nil)
 	if err != nil {
@@ -454,6 +459,15 @@ func (r *Repository) HasEmptyBlob(ctx context.Context) (bool, error) {
 	}
 	r.emptyChecked.Store(true)
 	return has, nil
+}
+
+// prepare makes sure that the repository holds the empty blob that every
+// record names (see uploadEmpty). It writes no manifest and no tag.
+func (r *Repository) prepare(ctx context.Context) error {
+	if err := r.uploadEmpty(ctx); err != nil {
+		return fmt.Errorf("uploading the empty blob of promotion records to %s: %w", r.repo, err)
+	}
+	return nil
 }
 
 // uploadEmpty uploads the empty blob unless the repository is known to

@@ -51,10 +51,13 @@
 //
 // # Writing
 //
-// [Repository.Write] writes one record and reads it back. A run writes its
-// records as a [Batch], around its own read-back of the tags it moved, so
-// that no record is listed before the run confirmed its moves and all of
-// them cost two dependent round trips after that read-back (see [Batch]).
+// A run writes its records as a [Batch], to repositories made with
+// [Connect], around its own writes and read-back of the tags it moved: no
+// record is listed before the run confirmed its moves, each record is read
+// back in its subject's listing and written again where another writer of
+// the fallback index dropped it, and all of them cost two dependent round
+// trips after that read-back (see [Batch] for the order of reads and
+// writes, and what a concurrent writer can make a record lose).
 //
 // # Reading back
 //

@@ -76,7 +76,7 @@ func (a Action) moved() bool { return a == ActionPromote || a == ActionRollback 
 
 // Record is one tag move, as promote writes it and reads it back.
 type Record struct {
-	// ID is the digest of the record's own manifest. List sets it; Write
+	// ID is the digest of the record's own manifest. List sets it; a Batch
 	// ignores it.
 	ID v1.Hash
 	// Action is what happened.

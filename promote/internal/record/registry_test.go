@@ -12,10 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/molecule-ai/promote/internal/registrytest"
@@ -77,17 +78,26 @@ func testContext(t *testing.T) context.Context {
 	return ctx
 }
 
-// clientOptions returns remote options for a client of its own: a transport
-// that no other client shares, below rt when given.
-func clientOptions(t *testing.T, wrap func(http.RoundTripper) http.RoundTripper) []remote.Option {
+// connect returns the records of repo for a client of its own, as a run
+// connects: a transport that no other client shares, below wrap when
+// given, authenticated for push.
+func connect(t *testing.T, ctx context.Context, repo name.Repository, wrap func(http.RoundTripper) http.RoundTripper) *Repository {
 	t.Helper()
-	tr := remote.DefaultTransport.(*http.Transport).Clone()
-	t.Cleanup(tr.CloseIdleConnections)
-	var rt http.RoundTripper = tr
+	inner := remote.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(inner.CloseIdleConnections)
+	var rt http.RoundTripper = inner
 	if wrap != nil {
 		rt = wrap(rt)
 	}
-	return []remote.Option{remote.WithTransport(rt)}
+	tr, err := transport.NewWithContext(ctx, repo.Registry, authn.Anonymous, rt, []string{repo.Scope(transport.PushScope)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Connect(repo, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // pushSubject pushes a random image to repo:tag and returns its descriptor.
@@ -118,24 +128,34 @@ func recordOf(repo name.Repository, action Action, to, from v1.Hash, minute int,
 	}
 }
 
-// records returns the records of repo, failing the test on error.
-func records(t *testing.T, repo name.Repository, opts ...remote.Option) *Repository {
-	t.Helper()
-	r, err := NewRepository(repo, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-// write writes rec on subject, failing the test on error.
+// write writes rec on subject as a batch of one, as a run writes it once
+// it has listed the subject, failing the test on error.
 func write(t *testing.T, ctx context.Context, r *Repository, rec Record, subject v1.Descriptor) v1.Descriptor {
 	t.Helper()
-	d, err := r.Write(ctx, rec, subject)
+	d, err := writeBatch(ctx, r, rec, subject)
 	if err != nil {
-		t.Fatalf("Write %s: %v", rec.Action, err)
+		t.Fatalf("writing a %s record: %v", rec.Action, err)
 	}
 	return d
+}
+
+// writeBatch writes rec on subject as a batch of one, in a run's order:
+// list the subject (which says whether the registry serves the referrers
+// API), prepare, stage, commit.
+func writeBatch(ctx context.Context, r *Repository, rec Record, subject v1.Descriptor) (v1.Descriptor, error) {
+	l, err := r.List(ctx, subject.Digest)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	var b Batch
+	d, err := b.Add(r, rec, subject, l.API)
+	if err != nil {
+		return d, err
+	}
+	b.Prepare(ctx)
+	defer b.Wait()
+	b.Stage(ctx)
+	return d, b.Commit(ctx)[0]
 }
 
 // TestRecordsOnRegistries: promote A, promote B, roll back to A; history
@@ -154,7 +174,7 @@ func TestRecordsOnRegistries(t *testing.T) {
 			}
 			A := pushSubject(t, ctx, repo, "staging-a")
 			B := pushSubject(t, ctx, repo, "staging-b")
-			r := records(t, repo, clientOptions(t, nil)...)
+			r := connect(t, ctx, repo, nil)
 			tag := TargetTag(repo.Tag("latest"))
 
 			write(t, ctx, r, recordOf(repo, ActionPromote, A.Digest, v1.Hash{}, 1, "alice"), A)
@@ -292,13 +312,14 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
 
-// TestConcurrentWritersLoseNothing races two clients writing records on
-// one digest of a registry without the referrers API, in the order that
-// Write's read-back is built to catch (see indexRace): the second index PUT
-// drops the first's entry, and the read-back finds the loss and writes the
-// entry again. The control shows that without the read-back, one record is
-// lost. (An index PUT that lands after the other writer's read-back is the
-// loss Write documents it cannot find.)
+// TestConcurrentWritersLoseNothing races two clients writing a batch of
+// one record on one digest of a registry without the referrers API, in the
+// order that the read-back is built to catch (see indexRace): the second
+// index PUT drops the first's entry, and the read-back finds the loss and
+// writes the entry again. The control, the same race committed without the
+// read-back, loses one record. (An index PUT that lands after the other
+// writer's read-back is the loss Batch documents it cannot find.) The
+// core's TestRacingRunsKeepEachOthersRecords races two whole runs.
 func TestConcurrentWritersLoseNothing(t *testing.T) {
 	for _, reg := range registries() {
 		if !reg.fallback {
@@ -311,93 +332,74 @@ func TestConcurrentWritersLoseNothing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			readIndex := registrytest.Match(http.MethodGet, "/manifests/sha256-")
-
-			t.Run("with read-back", func(t *testing.T) {
-				A := pushSubject(t, ctx, repo, "staging-race")
-				race := newIndexRace()
-				recs := []Record{
-					recordOf(repo, ActionPromote, A.Digest, v1.Hash{}, 1, "alice"),
-					recordOf(repo, ActionPromote, A.Digest, v1.Hash{}, 2, "bob"),
-				}
-				ids := make([]v1.Hash, len(recs))
-				errs := make([]error, len(recs))
-				// A writer that fails must not leave the other at the barrier.
-				raceCtx, cancel := context.WithCancel(ctx)
-				defer cancel()
-				var wg sync.WaitGroup
-				for i, rec := range recs {
-					w := records(t, repo, clientOptions(t, race.transport)...)
-					wg.Go(func() {
-						d, err := w.Write(raceCtx, rec, A)
-						ids[i], errs[i] = d.Digest, err
+			for _, tc := range []struct {
+				name   string
+				commit func(context.Context, *Batch) []error
+				// want: records listed; puts: fewest index PUTs.
+				want, puts int
+			}{
+				{"with read-back", func(ctx context.Context, b *Batch) []error { return b.Commit(ctx) }, 2, 3},
+				{"control without read-back", commitWithoutReadBack, 1, 2},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					A := pushSubject(t, ctx, repo, "staging-"+strings.ReplaceAll(tc.name, " ", "-"))
+					race := newIndexRace()
+					// A writer that fails must not leave the other at the barrier.
+					raceCtx, cancel := context.WithCancel(ctx)
+					defer cancel()
+					errs := make([]error, 2)
+					var wg sync.WaitGroup
+					for i, actor := range []string{"alice", "bob"} {
+						w := connect(t, ctx, repo, race.transport)
+						var b Batch
+						if _, err := b.Add(w, recordOf(repo, ActionPromote, A.Digest, v1.Hash{}, i, actor), A, false); err != nil {
+							t.Fatal(err)
+						}
+						wg.Go(func() {
+							b.Prepare(raceCtx)
+							defer b.Wait()
+							b.Stage(raceCtx)
+							if errs[i] = tc.commit(raceCtx, &b)[0]; errs[i] != nil {
+								cancel()
+							}
+						})
+					}
+					wg.Wait()
+					for i, err := range errs {
 						if err != nil {
-							cancel()
+							t.Fatalf("writer %d: %v", i, err)
 						}
-					})
-				}
-				wg.Wait()
-				for i, err := range errs {
-					if err != nil {
-						t.Fatalf("writer %d: %v", i, err)
 					}
-				}
-				l, err := records(t, repo).List(ctx, A.Digest)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(l.Records) != 2 {
-					t.Errorf("after the race the listing holds %d records, want both: %+v", len(l.Records), l.Records)
-				}
-				if n := race.puts.Load(); n < 3 {
-					t.Errorf("the writers PUT the fallback index %d times; want a third, the rewrite of the entry the race dropped", n)
-				}
-				if race.barrier.Arrived() != 2 {
-					t.Errorf("%d writers met at the barrier, want 2", race.barrier.Arrived())
-				}
-			})
-
-			t.Run("control without read-back", func(t *testing.T) {
-				A := pushSubject(t, ctx, repo, "staging-control")
-				barrier := registrytest.NewBarrier(2, readIndex)
-				raceCtx, cancel := context.WithCancel(ctx)
-				defer cancel()
-				var wg sync.WaitGroup
-				errs := make([]error, 2)
-				for i, actor := range []string{"alice", "bob"} {
-					rec := recordOf(repo, ActionPromote, A.Digest, v1.Hash{}, i, actor)
-					m, err := rec.manifest(A)
+					l, err := connect(t, ctx, repo, nil).List(ctx, A.Digest)
 					if err != nil {
 						t.Fatal(err)
 					}
-					// The empty blob first, as Write uploads it.
-					if err := remote.WriteLayer(repo, static.NewLayer(emptyJSON, emptyMediaType), remote.WithContext(ctx)); err != nil {
-						t.Fatal(err)
+					if len(l.Records) != tc.want {
+						t.Errorf("after the race the listing holds %d records, want %d: %+v", len(l.Records), tc.want, l.Records)
 					}
-					opts := append(clientOptions(t, barrier.Transport), remote.WithContext(raceCtx))
-					wg.Go(func() {
-						errs[i] = remote.Put(repo.Digest(m.descriptor().Digest.String()), m, opts...)
-						if errs[i] != nil {
-							cancel()
-						}
-					})
-				}
-				wg.Wait()
-				for _, err := range errs {
-					if err != nil {
-						t.Fatalf("plain write: %v", err)
+					if n := race.puts.Load(); n < int64(tc.puts) {
+						t.Errorf("the writers PUT the fallback index %d times, want at least %d", n, tc.puts)
 					}
-				}
-				l, err := records(t, repo).List(ctx, A.Digest)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(l.Records) != 1 {
-					t.Errorf("without read-back the race left %d records listed, want 1 (one lost)", len(l.Records))
-				}
-			})
+					if race.barrier.Arrived() != 2 {
+						t.Errorf("%d writers met at the barrier, want 2", race.barrier.Arrived())
+					}
+				})
+			}
 		})
 	}
+}
+
+// commitWithoutReadBack commits b as Commit does, but writes each listing
+// entry once and reads nothing back.
+func commitWithoutReadBack(ctx context.Context, b *Batch) []error {
+	for _, g := range b.groups {
+		g.write(ctx, b)
+	}
+	errs := make([]error, len(b.entries))
+	for k, e := range b.entries {
+		errs[k] = e.err
+	}
+	return errs
 }
 
 // putRaw pushes a manifest as is, by digest, with go-containerregistry's
@@ -428,7 +430,7 @@ func TestHostileListings(t *testing.T) {
 	}
 	A := pushSubject(t, ctx, repo, "staging-a")
 	B := pushSubject(t, ctx, repo, "staging-b")
-	r := records(t, repo)
+	r := connect(t, ctx, repo, nil)
 	good := recordOf(repo, ActionPromote, A.Digest, v1.Hash{}, 1, "alice")
 	goodID := write(t, ctx, r, good, A).Digest
 
@@ -487,9 +489,16 @@ func TestHostileListings(t *testing.T) {
 	if _, err := r.List(ctx, B.Digest); err == nil || !strings.Contains(err.Error(), "more than") {
 		t.Errorf("List of a huge listing: got %v, want a bound error", err)
 	}
-	if _, err := r.Write(ctx, recordOf(repo, ActionPromote, B.Digest, A.Digest, 2, "bob"), B); err == nil {
-		t.Error("Write read back a huge listing without error")
+	var b Batch
+	if _, err := b.Add(r, recordOf(repo, ActionPromote, B.Digest, A.Digest, 2, "bob"), B, false); err != nil {
+		t.Fatal(err)
 	}
+	b.Prepare(ctx)
+	b.Stage(ctx)
+	if err := b.Commit(ctx)[0]; err == nil || !strings.Contains(err.Error(), "more than") {
+		t.Errorf("a batch over a huge listing: got %v, want a bound error", err)
+	}
+	b.Wait()
 }
 
 // rawIndex is an index manifest pushed as is.
@@ -508,7 +517,7 @@ func TestListMergesFallbackTagOnAPIRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	A := pushSubject(t, ctx, repo, "staging-a")
-	r := records(t, repo)
+	r := connect(t, ctx, repo, nil)
 	viaAPI := write(t, ctx, r, recordOf(repo, ActionPromote, A.Digest, v1.Hash{}, 2, "bob"), A).Digest
 
 	// An older record the API does not list (its manifest has no subject),
@@ -563,10 +572,11 @@ func (b *blobUnknownOnce) RoundTrip(req *http.Request) (*http.Response, error) {
 	return b.inner.RoundTrip(req)
 }
 
-// TestWriteOutlastsBlobUnknown: a registry that, for a moment, does not know
-// the empty blob it has just confirmed (distribution's filesystem storage,
-// when two clients upload that blob at once) does not fail the write.
-func TestWriteOutlastsBlobUnknown(t *testing.T) {
+// TestBatchOutlastsBlobUnknown: a registry that, for a moment, does not
+// know the empty blob it has just confirmed (distribution's filesystem
+// storage, when two clients upload that blob at once) does not fail the
+// batch: the record manifest is PUT again after a pause.
+func TestBatchOutlastsBlobUnknown(t *testing.T) {
 	srv := registrytest.InProcessWithReferrers(t)
 	ctx := testContext(t)
 	repo, err := name.NewRepository(srv.Repo("org/app"))
@@ -575,7 +585,7 @@ func TestWriteOutlastsBlobUnknown(t *testing.T) {
 	}
 	A := pushSubject(t, ctx, repo, "staging-a")
 	fault := &blobUnknownOnce{}
-	r := records(t, repo, clientOptions(t, func(rt http.RoundTripper) http.RoundTripper { fault.inner = rt; return fault })...)
+	r := connect(t, ctx, repo, func(rt http.RoundTripper) http.RoundTripper { fault.inner = rt; return fault })
 	id := write(t, ctx, r, recordOf(repo, ActionPromote, A.Digest, v1.Hash{}, 1, "alice"), A).Digest
 	if !fault.done.Load() {
 		t.Fatal("the fault was never injected")

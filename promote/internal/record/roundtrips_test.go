@@ -1,6 +1,7 @@
 package record
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -15,18 +16,19 @@ import (
 // exact, not timed (see registrytest.DependentRoundTrips).
 const roundTripDelay = 100 * time.Millisecond
 
-// TestRoundTrips counts, at a proxy, the dependent round trips of a write,
-// a listing and a walk, on a registry without the referrers API and on one
-// with it, once the client has connected (as a run has by then). The
-// bounds are those the documentation of Write, List and Walk gives.
+// TestRoundTrips counts, at a proxy, the dependent round trips of a batch
+// of records (each phase), a listing and a walk, on a registry without the
+// referrers API and on one with it, once the client has connected and
+// listed the subject (as a run has by then). The bounds are those the
+// documentation of Batch, List and Walk gives.
 func TestRoundTrips(t *testing.T) {
-	type bounds struct{ write, list, walk3 int }
+	type bounds struct{ prepare, stage, commit, list, walk3 int }
 	for _, reg := range []struct {
 		registryUnderTest
 		want bounds
 	}{
-		{registries()[0], bounds{write: 5, list: 1, walk3: 3}},
-		{registries()[2], bounds{write: 3, list: 1, walk3: 3}},
+		{registries()[0], bounds{prepare: 3, stage: 1, commit: 2, list: 1, walk3: 3}},
+		{registries()[2], bounds{prepare: 3, stage: 0, commit: 2, list: 1, walk3: 3}},
 	} {
 		t.Run(reg.name, func(t *testing.T) {
 			srv := reg.start(t)
@@ -40,16 +42,23 @@ func TestRoundTrips(t *testing.T) {
 			B := pushSubject(t, ctx, repo, "staging-b")
 			C := pushSubject(t, ctx, repo, "staging-c")
 			// Earlier records, by another client.
-			w := records(t, repo, clientOptions(t, nil)...)
+			w := connect(t, ctx, repo, nil)
 			write(t, ctx, w, recordOf(repo, ActionPromote, A.Digest, v1.Hash{}, 1, "alice"), A)
 			write(t, ctx, w, recordOf(repo, ActionPromote, B.Digest, A.Digest, 2, "bob"), B)
-			// A run's client: connected, and prepared alongside the tag moves.
-			r := records(t, repo, clientOptions(t, nil)...)
-			if _, err := r.List(ctx, A.Digest); err != nil {
+			// A run's client, connected, with the subject listed.
+			r := connect(t, ctx, repo, nil)
+			l, err := r.List(ctx, C.Digest)
+			if err != nil {
 				t.Fatal(err)
 			}
-			if err := r.Prepare(ctx); err != nil {
-				t.Fatal(err)
+			// The records of one run that moved two tags from B to C.
+			var b Batch
+			for _, tag := range []string{"latest", "stable"} {
+				rec := recordOf(repo, ActionPromote, C.Digest, B.Digest, 3, "carol")
+				rec.Tag = TargetTag(repo.Tag(tag))
+				if _, err := b.Add(r, rec, C, l.API); err != nil {
+					t.Fatal(err)
+				}
 			}
 
 			measure := func(what string, max int, op func() error) {
@@ -72,9 +81,17 @@ func TestRoundTrips(t *testing.T) {
 					t.Errorf("%s: %d dependent round trips, want at most %d:%s", what, got, max, list)
 				}
 			}
-			measure("write", reg.want.write, func() error {
-				_, err := r.Write(ctx, recordOf(repo, ActionPromote, C.Digest, B.Digest, 3, "carol"), C)
-				return err
+			measure("prepare", reg.want.prepare, func() error {
+				b.Prepare(ctx)
+				b.Wait()
+				return nil
+			})
+			measure("stage", reg.want.stage, func() error {
+				b.Stage(ctx)
+				return nil
+			})
+			measure("commit of 2 records", reg.want.commit, func() error {
+				return errors.Join(b.Commit(ctx)...)
 			})
 			measure("list", reg.want.list, func() error {
 				_, err := r.List(ctx, C.Digest)
