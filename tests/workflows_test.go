@@ -684,6 +684,25 @@ func readmeServiceCall(t *testing.T, m *module) []string {
 	return nil
 }
 
+// markdownDocs returns the paths, from the repository root, of the README
+// and of every page of docs/.
+func markdownDocs(t *testing.T) []string {
+	t.Helper()
+	pages, err := filepath.Glob(filepath.Join(repoRoot, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := []string{"README.md"}
+	for _, p := range pages {
+		rel, err := filepath.Rel(repoRoot, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, filepath.ToSlash(rel))
+	}
+	return docs
+}
+
 // withoutSHA returns args with the value of --sha replaced by SHA.
 func withoutSHA(args []string) []string {
 	out := slices.Clone(args)
@@ -758,28 +777,35 @@ func TestDaggerVersion(t *testing.T) {
 	}
 }
 
-// TestReadmeDaggerCalls checks the dagger call lines of the README's code
-// blocks as the workflows' are checked.
+// TestReadmeDaggerCalls checks the dagger call lines of the code blocks of
+// the README and of docs/ as the workflows' are checked.
 func TestReadmeDaggerCalls(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Skip("no README.md")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 	m := loadTestModule(t)
-	for _, l := range markdownCommands(string(data)) {
-		calls, err := findDaggerCalls(l.text)
-		if err != nil {
-			t.Errorf("README.md:%d: %v", l.line, err)
+	checked := 0
+	for _, doc := range markdownDocs(t) {
+		data, err := os.ReadFile(filepath.Join(repoRoot, doc))
+		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
-		for _, c := range calls {
-			if _, err := m.checkCall(c.args); err != nil {
-				t.Errorf("README.md:%d: %s: %v", l.line, c.text, err)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range markdownCommands(string(data)) {
+			calls, err := findDaggerCalls(l.text)
+			if err != nil {
+				t.Errorf("%s:%d: %v", doc, l.line, err)
+				continue
+			}
+			for _, c := range calls {
+				checked++
+				if _, err := m.checkCall(c.args); err != nil {
+					t.Errorf("%s:%d: %s: %v", doc, l.line, c.text, err)
+				}
 			}
 		}
+	}
+	if checked == 0 {
+		t.Skip("no dagger call in the README or docs/")
 	}
 }
 
@@ -933,7 +959,7 @@ const signerVariable = "vars.PROMOTE_SIGNER_IDENTITY"
 // TestExamplesSignaturePolicy checks that the examples require signatures
 // only when the repository variable names a signer, so that they run
 // unsigned by default; that promotions then require provenance too, and a
-// rollback to the backups nothing; and that the README's section on it
+// rollback to the backups nothing; and that the section on it in docs/ci.md
 // shows the same with: lines as the examples, no more and no fewer.
 func TestExamplesSignaturePolicy(t *testing.T) {
 	a := loadTestAction(t)
@@ -974,34 +1000,37 @@ func TestExamplesSignaturePolicy(t *testing.T) {
 	inReadme := readmeSignatureInputs(t)
 	for _, line := range sortedKeys(inExamples) {
 		if !inReadme[line] {
-			t.Errorf("the examples pass %q, which the README's section %q does not show", line, readmeSignatureSection)
+			t.Errorf("the examples pass %q, which the section %q of %s does not show", line, readmeSignatureSection, readmeSignaturePage)
 		}
 	}
 	for _, line := range sortedKeys(inReadme) {
 		if !inExamples[line] {
-			t.Errorf("the README's section %q shows %q, which no example passes", readmeSignatureSection, line)
+			t.Errorf("the section %q of %s shows %q, which no example passes", readmeSignatureSection, readmeSignaturePage, line)
 		}
 	}
 }
 
-// readmeSignatureSection is the README section on turning signatures on
-// in the examples.
+// readmeSignatureSection is the section of readmeSignaturePage on turning
+// signatures on in the examples.
 const readmeSignatureSection = "Requiring signatures in the promotion workflows"
 
-// nextHeading matches the heading of the README section that follows.
+// readmeSignaturePage is the page of docs/ that holds readmeSignatureSection.
+const readmeSignaturePage = "docs/ci.md"
+
+// nextHeading matches the heading of the section that follows.
 var nextHeading = regexp.MustCompile(`\n#{1,3} `)
 
 // readmeSignatureInputs returns the "key: value" lines of the YAML blocks
-// of the README's readmeSignatureSection whose key is a signature input.
+// of the docs' readmeSignatureSection whose key is a signature input.
 func readmeSignatureInputs(t *testing.T) map[string]bool {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	data, err := os.ReadFile(filepath.Join(repoRoot, filepath.FromSlash(readmeSignaturePage)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(data), "\n### "+readmeSignatureSection+"\n")
+	_, section, ok := strings.Cut(string(data), "\n## "+readmeSignatureSection+"\n")
 	if !ok {
-		t.Fatalf("the README has no section %q", readmeSignatureSection)
+		t.Fatalf("%s has no section %q", readmeSignaturePage, readmeSignatureSection)
 	}
 	if end := nextHeading.FindStringIndex(section); end != nil {
 		section = section[:end[0]]
@@ -1011,7 +1040,7 @@ func readmeSignatureInputs(t *testing.T) map[string]bool {
 		block, _, _ = strings.Cut(block, "```")
 		var values map[string]yaml.Node
 		if err := yaml.Unmarshal([]byte(dedent(block)), &values); err != nil {
-			t.Fatalf("the README's section %q, YAML block %d: %v", readmeSignatureSection, i+1, err)
+			t.Fatalf("%s, section %q, YAML block %d: %v", readmeSignaturePage, readmeSignatureSection, i+1, err)
 		}
 		for _, key := range signatureInputs {
 			if v, ok := values[key]; ok {
@@ -1020,7 +1049,7 @@ func readmeSignatureInputs(t *testing.T) map[string]bool {
 		}
 	}
 	if len(out) == 0 {
-		t.Errorf("the README's section %q shows none of the inputs %v", readmeSignatureSection, signatureInputs)
+		t.Errorf("%s, section %q, shows none of the inputs %v", readmeSignaturePage, readmeSignatureSection, signatureInputs)
 	}
 	return out
 }
