@@ -82,7 +82,7 @@ Without it, swaps every target tag with its <target>-previous backup, so a secon
 undoes the first; --no-backup, --source-tag and --platform then cannot be honoured and are
 refused. Same all-or-nothing rules as promote. Its records also mark each digest it moved away
 from as rolled back, so that promote refuses that digest until --allow-rolled-back.`},
-	{name: "status", short: "show what every target tag points at",
+	{name: "status", short: "show what every target tag points at, and who put it there",
 		flags: registryFlags,
 		long: `Reads every image's target tags: digest, revision, creation time, and the digest of the
 <target>-previous backup tag, and who put each digest there and when, as its promotion record
@@ -174,7 +174,7 @@ func newFlagSet(v verb, o *options) *flag.FlagSet {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	if v.flags&shaFlag != 0 {
-		fs.StringVar(&o.sha, "sha", "", "git commit sha of the images: 7 to 40 hex characters")
+		fs.StringVar(&o.sha, "sha", "", "git commit sha of the images: 7 to 40 hex characters (either case; used lower-cased)")
 	}
 	if v.flags&registryFlags != 0 {
 		fs.Var(&o.images, "image", "repository, fully qualified, or `SOURCE=DESTINATION` to copy the image to another repository (or registry) first and move the tags there; repeat the flag for each (default: $"+imagesEnv+
@@ -226,7 +226,7 @@ func newFlagSet(v verb, o *options) *flag.FlagSet {
 		fs.IntVar(&o.limit, "limit", promote.DefaultHistoryLimit, "the most moves to show per tag, newest first (at most "+strconv.Itoa(promote.MaxHistoryLimit)+")")
 	}
 	if v.flags&forwardFlags != 0 {
-		fs.BoolVar(&o.forwardOnly, "forward-only", false, "refuse unless the commit descends from the one each target tag carries (see above); --forward-only=false turns it off")
+		fs.BoolVar(&o.forwardOnly, "forward-only", false, "refuse unless the commit descends from, or is, the commit each existing target tag carries (see above); off unless given (--forward-only=false, as a script that passes a variable may write it, leaves it off)")
 		fs.StringVar(&o.gitDir, "git-dir", ".", "the images' git repository, with its full history, read by --forward-only: a work tree, a folder in one, or a bare repository")
 	}
 	return fs
