@@ -138,7 +138,7 @@ type ReportCopy struct {
 	Detail string
 }
 
-// The report as JSON, with the field names documented in the README
+// The report as JSON, with the field names documented in the CLI reference (docs/cli.md)
 func (r *Report) Json() string {
 	// Spelled Json, not JSON: the engine would name JSON() "jSON".
 	return r.JSONText
@@ -356,7 +356,7 @@ type HistoryEntry struct {
 	AllowRolledBack bool
 }
 
-// The history as JSON, with the field names documented in the README
+// The history as JSON, with the field names documented in the CLI reference (docs/cli.md)
 func (h *History) Json() string { return h.JSONText }
 
 // The history as Markdown, for a GitHub step summary

@@ -181,7 +181,7 @@ func raceSeed(t *testing.T) uint64 {
 // TestConcurrentRunsNeverUndoEachOtherSilently races two runs of random
 // kinds (promote, rollback to a commit, rollback by swap) on the same five
 // repositories, behind a proxy that delays every request, with random
-// start offsets. Every round must end in one of the states that the README
+// start offsets. Every round must end in one of the states that docs/guarantees.md
 // promises:
 //   - every :latest at one run's digests, and that run exited 0 or 3;
 //   - every tag as before both runs, and neither run exited 0;
@@ -292,7 +292,7 @@ func (r *raceRun) do(t *testing.T, f *fixture) {
 	}
 }
 
-// checkRaceInvariant fails unless a round's end state is one the README
+// checkRaceInvariant fails unless a round's end state is one docs/guarantees.md
 // promises for two overlapping runs.
 func checkRaceInvariant(t *testing.T, f *fixture, desc string, before, after map[string]string, runs [2]raceRun) {
 	t.Helper()

@@ -17,7 +17,7 @@ import (
 
 // RecordArtifactType is the artifactType of a promotion record, the OCI
 // artifact that every promote and rollback leaves on the digest it moved a
-// target tag to (see the README). List them with, for example,
+// target tag to (see docs/records.md). List them with, for example,
 //
 //	oras discover --artifact-type application/vnd.molecule-ai.promote.record.v1 REPO@DIGEST
 const RecordArtifactType = record.ArtifactType
