@@ -356,7 +356,7 @@ type HistoryEntry struct {
 	AllowRolledBack bool
 }
 
-// The history as JSON, with the field names documented in the CLI reference (docs/cli.md)
+// The history as JSON, with the field names documented in docs/records.md
 func (h *History) Json() string { return h.JSONText }
 
 // The history as Markdown, for a GitHub step summary
