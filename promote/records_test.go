@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -210,15 +211,17 @@ func TestRecordInputsValidatedFirst(t *testing.T) {
 
 // TestRacingRunsKeepEachOthersRecords races two runs that record moves on
 // the same digest, on a registry without the referrers API: both read the
-// digest's fallback index before either writes it back, so the later write
-// drops the earlier run's entry. That run finds the loss when it reads the
-// index back, and writes its entry again, keeping the other's: both runs
-// exit 0 and both records are listed.
+// digest's fallback index before either writes it back, and neither reads
+// it back before both wrote it (see indexWrites), so the later write drops
+// the earlier run's entry. That run finds the loss when it reads the index
+// back, and writes its entry again, keeping the other's: both runs exit 0
+// and both records are listed.
 func TestRacingRunsKeepEachOthersRecords(t *testing.T) {
 	f := newFixture(t, distribution, true)
 	f.repos = f.repos[:1]
 	f.pushStaging(newSHA)
 	barrier := registrytest.NewBarrier(2, registrytest.Match(http.MethodPut, "/manifests/sha256-"))
+	writes := newIndexWrites(barrier.Transport(nil))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	actors := []string{"latest-bot", "stable-bot"}
@@ -226,7 +229,7 @@ func TestRacingRunsKeepEachOthersRecords(t *testing.T) {
 	errs := make([]error, 2)
 	var wg sync.WaitGroup
 	for k, tag := range []string{"latest", "stable"} {
-		p := f.promoter(promote.Config{TargetTags: []string{tag}}, promote.WithTransport(barrier.Transport(nil)))
+		p := f.promoter(promote.Config{TargetTags: []string{tag}}, promote.WithTransport(writes))
 		wg.Go(func() {
 			reps[k], errs[k] = p.Promote(ctx, sha(newSHA), promote.WriteOptions{Actor: actors[k], NoBackup: true})
 		})
@@ -257,4 +260,36 @@ func TestRacingRunsKeepEachOthersRecords(t *testing.T) {
 			t.Errorf("history of %s = %+v, want one move by %s", tag, e, actors[k])
 		}
 	}
+}
+
+// indexWrites is a transport that holds every read of a fallback index
+// made after one index PUT was answered until a second one is, so that no
+// run reads its index back between the two writes. That is the order whose
+// loss a run can find; a write that lands after the other run's read-back
+// is the loss the records document as one no run can find.
+type indexWrites struct {
+	inner    http.RoundTripper
+	answered atomic.Int64
+	both     chan struct{} // closed once two index PUTs are answered
+}
+
+func newIndexWrites(inner http.RoundTripper) *indexWrites {
+	return &indexWrites{inner: inner, both: make(chan struct{})}
+}
+
+// RoundTrip implements http.RoundTripper.
+func (w *indexWrites) RoundTrip(req *http.Request) (*http.Response, error) {
+	index := strings.Contains(req.URL.Path, "/manifests/sha256-")
+	if index && req.Method == http.MethodGet && w.answered.Load() > 0 {
+		select {
+		case <-w.both:
+		case <-req.Context().Done():
+			return nil, req.Context().Err()
+		}
+	}
+	resp, err := w.inner.RoundTrip(req)
+	if index && req.Method == http.MethodPut && err == nil && w.answered.Add(1) == 2 {
+		close(w.both)
+	}
+	return resp, err
 }
