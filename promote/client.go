@@ -10,11 +10,12 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/molecule-ai/promote/promote/internal/attach"
 )
 
 // retryStatusCodes are the answers worth asking again: timeouts, rate
@@ -272,18 +273,6 @@ func (c *repoClient) deleteDigest(ctx context.Context, d v1.Hash) error {
 		remote.WithContext(ctx), remote.WithAuth(auth), remote.WithTransport(c.base))
 }
 
-func isNotFound(err error) bool {
-	var terr *transport.Error
-	if !asError(err, &terr) {
-		return false
-	}
-	if terr.StatusCode == http.StatusNotFound {
-		return true
-	}
-	for _, d := range terr.Errors {
-		if d.Code == transport.ManifestUnknownErrorCode || d.Code == transport.NameUnknownErrorCode {
-			return true
-		}
-	}
-	return false
-}
+// isNotFound reports whether err is a registry's "not found", as attachment
+// discovery judges it too.
+func isNotFound(err error) bool { return attach.IsNotFound(err) }
