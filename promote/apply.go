@@ -13,7 +13,7 @@ import (
 type move struct {
 	client *repoClient
 	// entry is the report entry the move belongs to.
-	entry int
+	entry *entry
 	// image is the index of the image whose tag moves; target marks the
 	// move of a target tag, which is recorded, as opposed to its backup.
 	image  int
@@ -181,10 +181,10 @@ func (r *run) apply(ctx context.Context, rep *Report, moves []move) error {
 			if m.check {
 				continue
 			}
-			img := &rep.Images[m.entry]
-			img.Outcome = OutcomeChanged
+			img := &rep.Images[m.entry.index]
 			img.Tags = append(img.Tags, TagState{Tag: m.ref(), Digest: m.after.digest.String()})
 		}
+		r.settle(rep, stageWritten)
 		// Every move is confirmed: now, and only now, the records.
 		return records.commit(ctx, rep)
 	}
@@ -273,7 +273,7 @@ func (r *run) report(rep *Report, moves []move, outcomes []moveOutcome) error {
 	var conflicts, stuck, written, putBack int
 	for k, m := range moves {
 		o := &outcomes[k]
-		img := &rep.Images[m.entry]
+		img := &rep.Images[m.entry.index]
 		if o.cause != "" {
 			causes = append(causes, o.cause)
 		}
@@ -288,7 +288,7 @@ func (r *run) report(rep *Report, moves []move, outcomes []moveOutcome) error {
 			if o.other {
 				state.Note += "; another run had moved it meanwhile"
 				conflicts++
-				img.setOutcome(OutcomeConflict)
+				m.entry.fates = append(m.entry.fates, tagConflict)
 			}
 		case o.isPlaceholder():
 			state.Note = "placeholder (left by this failed run): the tag did not exist before, and deleting the placeholder failed"
@@ -296,19 +296,20 @@ func (r *run) report(rep *Report, moves []move, outcomes []moveOutcome) error {
 				state.Note += fmt.Sprintf(": %v", o.putBackErr)
 			}
 			stuck++
-			img.setOutcome(OutcomeFailed)
+			m.entry.fates = append(m.entry.fates, tagFailed)
 		case h == heldAsBefore:
 			state.Note = "as before"
 			if o.putBack {
 				state.Note = "put back"
 				putBack++
 			}
-			img.setOutcome(OutcomeRestored)
+			fate := tagRestored
 			if o.other {
 				state.Note += "; another run had moved it meanwhile"
 				conflicts++
-				img.setOutcome(OutcomeConflict)
+				fate = tagConflict
 			}
+			m.entry.fates = append(m.entry.fates, fate)
 		case h == heldByOther:
 			state.Revision = o.otherRevision
 			state.Note = "moved by another run"
@@ -316,27 +317,23 @@ func (r *run) report(rep *Report, moves []move, outcomes []moveOutcome) error {
 				state.Note += " (revision " + o.otherRevision + ")"
 			}
 			conflicts++
-			img.setOutcome(OutcomeConflict)
+			m.entry.fates = append(m.entry.fates, tagConflict)
 		case h == heldByUs:
 			state.Note = "still at this run's digest: putting it back failed"
 			if o.putBackErr != nil {
 				state.Note += fmt.Sprintf(": %v", o.putBackErr)
 			}
 			stuck++
-			img.setOutcome(OutcomeFailed)
+			m.entry.fates = append(m.entry.fates, tagFailed)
 		default:
 			state.Note = fmt.Sprintf("unknown: reading it back failed: %v", o.final.err)
 			stuck++
-			img.setOutcome(OutcomeFailed)
+			m.entry.fates = append(m.entry.fates, tagFailed)
 		}
 		img.Tags = append(img.Tags, state)
 		where = append(where, fmt.Sprintf("  %s is at %s (%s)", state.Tag, state.where(), state.Note))
 	}
-	for i := range rep.Images {
-		if rep.Images[i].Outcome == OutcomeWouldChange {
-			rep.Images[i].Outcome = OutcomeRestored
-		}
-	}
+	r.settle(rep, stageRestored)
 
 	cause := "cause:\n  " + strings.Join(causes, "\n  ")
 	switch {
@@ -351,28 +348,6 @@ func (r *run) report(rep *Report, moves []move, outcomes []moveOutcome) error {
 	default:
 		return fmt.Errorf("%w: %s failed; the %d tags that had moved were put back, and the registry is as before. %s",
 			ErrNotPromoted, rep.Action, putBack, cause)
-	}
-}
-
-// setOutcome raises img's outcome to o when o is worse than what it has:
-// failed over conflict over restored.
-func (img *Image) setOutcome(o Outcome) {
-	if severity(o) > severity(img.Outcome) {
-		img.Outcome = o
-	}
-}
-
-// severity orders the outcomes of a failed run's entries.
-func severity(o Outcome) int {
-	switch o {
-	case OutcomeRestored:
-		return 1
-	case OutcomeConflict:
-		return 2
-	case OutcomeFailed:
-		return 3
-	default:
-		return 0
 	}
 }
 

@@ -98,7 +98,7 @@ func (r *run) prepare(ctx context.Context, i int, s SHA, plan bool) (source, err
 	wg.Wait()
 	if pushErr != nil {
 		// Without push access, what the destination lacks says nothing.
-		r.copies[i] = nil
+		r.images[i].copy = nil
 		return src, pushErr
 	}
 	return src, err
@@ -192,7 +192,7 @@ func (r *run) planCopy(ctx context.Context, i int, desc *remote.Descriptor) erro
 	for _, t := range c.tags {
 		c.manifests += t.node.missing()
 	}
-	r.copies[i] = c
+	r.images[i].copy = c
 	return nil
 }
 
@@ -332,57 +332,53 @@ func (n *copyNode) missing() int {
 // the configured number of blobs are in flight in all. It returns an error
 // wrapping [ErrNotPromoted] naming every image whose copy failed.
 func (r *run) copyAll(ctx context.Context, rep *Report) error {
-	if !slices.ContainsFunc(r.copies, func(c *imageCopy) bool { return c != nil }) {
+	var copies []*imageCopy
+	for _, im := range r.images {
+		if im.copy != nil {
+			copies = append(copies, im.copy)
+		}
+	}
+	if len(copies) == 0 {
 		return nil
 	}
-	prog := newCopyProgress(r.p.opts.copyProgress, r.copies)
+	prog := newCopyProgress(r.p.opts.copyProgress, copies)
 	sem := make(chan struct{}, r.p.opts.copyConcurrency)
-	errs := make([]error, len(r.copies))
 	_ = r.each(ctx, func(ctx context.Context, i int) error {
-		c := r.copies[i]
-		if c == nil {
+		im := r.images[i]
+		if im.copy == nil {
 			return nil
 		}
-		errs[i] = c.run(ctx, sem, prog)
-		prog.imageDone(c, errs[i])
+		im.copyErr = im.copy.run(ctx, sem, prog)
+		prog.imageDone(im.copy, im.copyErr)
 		return nil
 	})
 	prog.finish()
-	r.reportCopies(rep, errs)
+	r.reportCopies(rep, true)
 	var lines []string
-	for i, err := range errs {
-		if err != nil {
-			lines = append(lines, "  "+r.sourceRefDigest(i)+" to "+r.destRepo(i).Name()+": "+strings.ReplaceAll(err.Error(), "\n", "\n    "))
+	for i, im := range r.images {
+		if im.copyErr != nil {
+			lines = append(lines, "  "+r.sourceRefDigest(i)+" to "+r.destRepo(i).Name()+": "+strings.ReplaceAll(im.copyErr.Error(), "\n", "\n    "))
 		}
 	}
 	if len(lines) == 0 {
 		return nil
 	}
-	// No tag moved, so nothing was restored: an image whose copy failed
-	// failed, and the others stay as verified.
-	failedRepo := map[string]string{}
-	for i, err := range errs {
-		if err != nil {
-			failedRepo[r.repo(i).Name()] = "copying to " + r.destRepo(i).Name() + " failed: " + err.Error()
-		}
-	}
-	for k := range rep.Images {
-		img := &rep.Images[k]
-		if img.Outcome != OutcomeWouldChange && img.Outcome != OutcomeUnchanged {
+	for i, im := range r.images {
+		if im.copyErr == nil {
 			continue
 		}
-		img.Outcome = OutcomeVerified
-		if detail, failed := failedRepo[img.Repository]; failed {
-			img.Outcome, img.Detail = OutcomeFailed, detail
+		for _, e := range im.entries {
+			rep.Images[e.index].Detail = "copying to " + r.destRepo(i).Name() + " failed: " + im.copyErr.Error()
 		}
 	}
+	r.settle(rep, stageCopyFailed)
 	return fmt.Errorf("%w: copying %d of %d images to their destinations failed, so no tag moved; what was copied is content no tag points at, which a re-run reuses:\n%s",
-		ErrNotPromoted, len(lines), len(r.copies), strings.Join(lines, "\n"))
+		ErrNotPromoted, len(lines), len(r.images), strings.Join(lines, "\n"))
 }
 
 // sourceRefDigest names image i's pinned source by its digest's prefix.
 func (r *run) sourceRefDigest(i int) string {
-	if c := r.copies[i]; c != nil {
+	if c := r.images[i].copy; c != nil {
 		return r.repo(i).Name() + "@" + shortDigest(c.root.m.digest.String())
 	}
 	return r.repo(i).Name()

@@ -54,11 +54,12 @@ type Copy struct {
 	Detail string `json:"detail,omitempty"`
 }
 
-// reportCopies records every planned copy in rep; errs[i] is why image i's
-// copy failed, and errs is nil for a dry run.
-func (r *run) reportCopies(rep *Report, errs []error) {
+// reportCopies records every planned copy in rep: after the copies when
+// copied is set, otherwise (a dry run) as planned.
+func (r *run) reportCopies(rep *Report, copied bool) {
 	rep.Copies = nil
-	for i, c := range r.copies {
+	for i, im := range r.images {
+		c := im.copy
 		if c == nil {
 			continue
 		}
@@ -70,12 +71,12 @@ func (r *run) reportCopies(rep *Report, errs []error) {
 		}
 		// After a copy, only what the destination holds is listed.
 		for _, n := range c.referrers {
-			if errs == nil || n.present {
+			if !copied || n.present {
 				cp.Referrers = append(cp.Referrers, n.m.digest.String())
 			}
 		}
 		for _, t := range c.tags {
-			if errs == nil || t.upToDate {
+			if !copied || t.upToDate {
 				cp.SignatureTags = append(cp.SignatureTags, t.tag)
 			}
 		}
@@ -91,12 +92,12 @@ func (r *run) reportCopies(rep *Report, errs []error) {
 		}
 		cp.ManifestsCopied = int(c.manifestsDone.Load())
 		switch {
-		case errs == nil && cp.Manifests == 0 && cp.Blobs == 0:
+		case !copied && cp.Manifests == 0 && cp.Blobs == 0:
 			cp.Outcome = CopyPresent
-		case errs == nil:
+		case !copied:
 			cp.Outcome = CopyWouldCopy
-		case errs[i] != nil:
-			cp.Outcome, cp.Detail = CopyFailed, errs[i].Error()
+		case im.copyErr != nil:
+			cp.Outcome, cp.Detail = CopyFailed, im.copyErr.Error()
 		case cp.Manifests == 0 && cp.Blobs == 0:
 			cp.Outcome = CopyPresent
 		default:

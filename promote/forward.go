@@ -44,18 +44,18 @@ func (r *run) targetCommits(ctx context.Context, i int, cur current) ([]targetCo
 	return commits, joinUnique(errs...)
 }
 
-// checkForward adds to errs[i] every target tag of repository i that holds
-// a commit s does not descend from, or whose commit cannot be compared. It
+// checkForward adds to each image's error every target tag that holds a
+// commit s does not descend from, or whose commit cannot be compared. It
 // asks h once per distinct commit, and reads no registry.
-func (r *run) checkForward(ctx context.Context, h History, s SHA, commits [][]targetCommit, errs []error) {
+func (r *run) checkForward(ctx context.Context, h History, s SHA) {
 	type answer struct {
 		descends bool
 		err      error
 	}
 	asked := map[SHA]answer{}
-	for i := range commits {
+	for _, im := range r.images {
 		var problems []error
-		for t, tc := range commits[i] {
+		for t, tc := range im.commits {
 			if !tc.exists {
 				continue // a new tag moves nothing backwards
 			}
@@ -84,6 +84,6 @@ func (r *run) checkForward(ctx context.Context, h History, s SHA, commits [][]ta
 					tag, current, s, tag))
 			}
 		}
-		errs[i] = joinUnique(append([]error{errs[i]}, problems...)...)
+		im.err = joinUnique(append([]error{im.err}, problems...)...)
 	}
 }

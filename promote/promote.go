@@ -96,42 +96,38 @@ func (p *Promoter) promote(ctx context.Context, action string, s SHA, opts Write
 	// The records of each source digest are read alongside its
 	// verification: a promotion refuses a digest that was rolled back.
 	r.readRecords, r.refuseRolledBack = true, action == "promote"
-	n := len(r.clients)
-	sources := make([]source, n)
-	currents := make([]current, n)
-	errs := make([]error, n)
-	commits := make([][]targetCommit, n)
 	_ = r.each(ctx, func(ctx context.Context, i int) error {
+		im := r.images[i]
 		var wg sync.WaitGroup
 		var srcErr, curErr error
-		wg.Go(func() { sources[i], srcErr = r.prepare(ctx, i, s, true) })
+		wg.Go(func() { im.source, srcErr = r.prepare(ctx, i, s, true) })
 		wg.Go(func() {
-			currents[i], curErr = r.readCurrent(ctx, i, !opts.NoBackup)
+			im.current, curErr = r.readCurrent(ctx, i, !opts.NoBackup)
 			if curErr == nil && opts.ForwardOnly != nil {
-				commits[i], curErr = r.targetCommits(ctx, i, currents[i])
+				im.commits, curErr = r.targetCommits(ctx, i, im.current)
 			}
 		})
 		wg.Wait()
-		errs[i] = joinUnique(srcErr, curErr)
+		im.err = joinUnique(srcErr, curErr)
 		return nil
 	})
 	if opts.ForwardOnly != nil {
-		r.checkForward(ctx, opts.ForwardOnly, s, commits, errs)
+		r.checkForward(ctx, opts.ForwardOnly, s)
 	}
 
 	pl := planner{rep: rep}
-	for i := range n {
+	for i, im := range r.images {
 		for t, tag := range p.plan.targets {
 			img := Image{Repository: r.repo(i).Name(), Source: r.sourceRef(i, s), Target: r.destRepo(i).Tag(tag).Name()}
-			img.describe(sources[i], s)
-			if errs[i] != nil {
-				pl.fail(img, errs[i])
+			img.describe(im.source, s)
+			if im.err != nil {
+				pl.fail(im, img)
 				continue
 			}
-			pl.add(r.dests[i], i, img, tagMove{tag: tag, old: currents[i].targets[t], next: sources[i].desc, backup: currents[i].backups[t], writeBackup: !opts.NoBackup})
+			pl.add(i, im, img, tagMove{tag: tag, old: im.current.targets[t], next: im.source.desc, backup: im.current.backups[t], writeBackup: !opts.NoBackup})
 		}
 	}
-	return rep, r.finishPlan(ctx, rep, "verification failed", sourceRefs(r, s), errs, pl.moves)
+	return rep, r.finishPlan(ctx, rep, "verification failed", sourceRefs(r, s), pl.moves)
 }
 
 // swap plans moving every target tag to its backup and the backup to the
@@ -143,73 +139,69 @@ func (p *Promoter) swap(ctx context.Context, opts WriteOptions) (*Report, error)
 	p.describe(rep)
 	r := p.connect(ctx, access{write: !opts.DryRun})
 	r.write = opts
-	n := len(r.clients)
-	currents := make([]current, n)
-	signatures := make([][]*Signature, n)
-	revisions := make([][]string, n)
-	errs := make([]error, n)
 	_ = r.each(ctx, func(ctx context.Context, i int) error {
-		currents[i], errs[i] = r.readCurrent(ctx, i, true)
-		if errs[i] != nil {
+		im := r.images[i]
+		im.current, im.err = r.readCurrent(ctx, i, true)
+		if im.err != nil {
 			return nil
 		}
 		var missing []error
 		for t, tag := range p.plan.targets {
-			switch bk := currents[i].backups[t]; {
+			switch bk := im.current.backups[t]; {
 			case bk == nil:
 				missing = append(missing, fmt.Errorf("nothing to roll back to: %s does not exist", tag+BackupSuffix))
 			case isPlaceholder(bk):
 				missing = append(missing, fmt.Errorf("nothing to roll back to: %s is a placeholder left by a failed run", tag+BackupSuffix))
 			}
 		}
-		errs[i] = joinUnique(missing...)
-		if errs[i] == nil {
+		im.err = joinUnique(missing...)
+		if im.err == nil {
 			var wg sync.WaitGroup
 			wg.Go(func() {
 				// Only to learn whether the registry serves the referrers
 				// API, for the records this rollback writes.
-				if l, err := r.listRecords(ctx, i, currents[i].backups[0].Digest); err == nil {
-					r.referrersAPI[i] = l.API
+				if l, err := r.listRecords(ctx, i, im.current.backups[0].Digest); err == nil {
+					im.referrersAPI = l.API
 				}
 			})
 			// The commit each backup holds, for the report and the
 			// records; a backup that names none is rolled back to all the
 			// same.
-			revisions[i] = make([]string, len(p.plan.targets))
-			for t, bk := range currents[i].backups {
+			im.revisions = make([]string, len(p.plan.targets))
+			for t, bk := range im.current.backups {
 				wg.Go(func() {
-					if info, err := r.dests[i].inspect(ctx, bk, inspectOptions{}); err == nil {
-						revisions[i][t] = info.revision
+					if info, err := im.dst.inspect(ctx, bk, inspectOptions{}); err == nil {
+						im.revisions[t] = info.revision
 					}
 				})
 			}
-			signatures[i], errs[i] = r.dests[i].backupSignatures(ctx, currents[i].backups, r.repo(i))
+			im.signatures, im.err = im.dst.backupSignatures(ctx, im.current.backups, r.repo(i))
 			wg.Wait()
 		}
 		return nil
 	})
 
 	pl := planner{rep: rep}
-	for i := range n {
+	for i, im := range r.images {
 		for t, tag := range p.plan.targets {
 			img := Image{Repository: r.repo(i).Name(), Source: r.destRepo(i).Tag(tag + BackupSuffix).Name(), Target: r.destRepo(i).Tag(tag).Name()}
-			if errs[i] != nil {
-				pl.fail(img, errs[i])
+			if im.err != nil {
+				pl.fail(im, img)
 				continue
 			}
-			bk := currents[i].backups[t]
+			bk := im.current.backups[t]
 			img.Digest, img.MediaType = bk.Digest.String(), string(bk.MediaType)
-			if revisions[i] != nil {
-				img.Revision = revisions[i][t]
+			if im.revisions != nil {
+				img.Revision = im.revisions[t]
 			}
-			if signatures[i] != nil {
-				img.Signature = signatures[i][t]
+			if im.signatures != nil {
+				img.Signature = im.signatures[t]
 			}
 			// The backup moves to where the target was.
-			pl.add(r.dests[i], i, img, tagMove{tag: tag, old: currents[i].targets[t], next: bk, backup: bk, writeBackup: true})
+			pl.add(i, im, img, tagMove{tag: tag, old: im.current.targets[t], next: bk, backup: bk, writeBackup: true})
 		}
 	}
-	return rep, r.finishPlan(ctx, rep, "rollback not possible", repoNames(r), errs, pl.moves)
+	return rep, r.finishPlan(ctx, rep, "rollback not possible", repoNames(r), pl.moves)
 }
 
 // planner collects report entries and the tag moves that carry them out.
@@ -218,10 +210,19 @@ type planner struct {
 	moves []move
 }
 
-// fail records img as failed with err.
-func (pl *planner) fail(img Image, err error) {
-	img.Outcome, img.Detail = OutcomeFailed, err.Error()
+// fail records img, an entry of im, as failed with im's error.
+func (pl *planner) fail(im *imageRun, img Image) {
+	img.Detail = im.err.Error()
+	pl.entry(im, img, false)
+}
+
+// entry adds img to the report as an entry of im, and decides its outcome.
+func (pl *planner) entry(im *imageRun, img Image, inPlace bool) *entry {
+	e := &entry{index: len(pl.rep.Images), inPlace: inPlace}
+	im.entries = append(im.entries, e)
+	img.Outcome = im.outcome(stagePlanned, e)
 	pl.rep.Images = append(pl.rep.Images, img)
+	return e
 }
 
 // tagMove is what is planned for one target tag.
@@ -235,36 +236,33 @@ type tagMove struct {
 	writeBackup bool
 }
 
-// add records img for m's target tag. If the tag is already at m.next,
+// add records img, an entry of image i's run im, for m's target tag. If the tag is already at m.next,
 // nothing moves, but the tag is read back with the others to check that no
 // other run moved it meanwhile. Otherwise the target moves to m.next and,
 // with m.writeBackup set and a target that existed, its backup tag moves to
 // m.old. A placeholder left by a failed run counts as absent: it is
 // replaced, but never backed up.
-func (pl *planner) add(c *repoClient, i int, img Image, m tagMove) {
-	tag, old, next, bk := m.tag, m.old, m.next, m.backup
+func (pl *planner) add(i int, im *imageRun, img Image, m tagMove) {
+	c, tag, old, next, bk := im.dst, m.tag, m.old, m.next, m.backup
 	prev := live(old)
 	if prev != nil {
 		img.PreviousDigest = prev.Digest.String()
 	}
 	if prev != nil && prev.Digest == next.Digest {
-		img.Outcome = OutcomeUnchanged
-		pl.moves = append(pl.moves, move{client: c, entry: len(pl.rep.Images), image: i, target: true, tag: tag, before: manifestPtr(old), after: manifestOf(next), check: true})
-		pl.rep.Images = append(pl.rep.Images, img)
+		e := pl.entry(im, img, true)
+		pl.moves = append(pl.moves, move{client: c, entry: e, image: i, target: true, tag: tag, before: manifestPtr(old), after: manifestOf(next), check: true})
 		return
 	}
-	img.Outcome = OutcomeWouldChange
-	entry := len(pl.rep.Images)
-	pl.rep.Images = append(pl.rep.Images, img)
-	pl.moves = append(pl.moves, move{client: c, entry: entry, image: i, target: true, tag: tag, before: manifestPtr(old), after: manifestOf(next)})
+	e := pl.entry(im, img, false)
+	pl.moves = append(pl.moves, move{client: c, entry: e, image: i, target: true, tag: tag, before: manifestPtr(old), after: manifestOf(next)})
 	if m.writeBackup && prev != nil && (bk == nil || bk.Digest != prev.Digest) {
-		pl.moves = append(pl.moves, move{client: c, entry: entry, image: i, tag: tag + BackupSuffix, before: manifestPtr(bk), after: manifestOf(prev)})
+		pl.moves = append(pl.moves, move{client: c, entry: e, image: i, tag: tag + BackupSuffix, before: manifestPtr(bk), after: manifestOf(prev)})
 	}
 }
 
 // repoNames lists every repository's name.
 func repoNames(r *run) []string {
-	names := make([]string, len(r.clients))
+	names := make([]string, len(r.images))
 	for i := range names {
 		names[i] = r.repo(i).Name()
 	}
@@ -273,17 +271,13 @@ func repoNames(r *run) []string {
 
 // finishPlan fails on any read error (headed what), stops at a dry run, or
 // applies moves.
-func (r *run) finishPlan(ctx context.Context, rep *Report, what string, refs []string, errs []error, moves []move) error {
-	if err := verificationError(what, refs, errs); err != nil {
-		for i := range rep.Images {
-			if rep.Images[i].Outcome == OutcomeWouldChange {
-				rep.Images[i].Outcome = OutcomeVerified
-			}
-		}
+func (r *run) finishPlan(ctx context.Context, rep *Report, what string, refs []string, moves []move) error {
+	if err := verificationError(what, refs, r.errs()); err != nil {
+		r.settle(rep, stageRefused)
 		return rep.finish(err)
 	}
 	if rep.DryRun {
-		r.reportCopies(rep, nil)
+		r.reportCopies(rep, false)
 		return rep.finish(nil)
 	}
 	if hook := r.p.opts.afterVerify; hook != nil {

@@ -82,32 +82,56 @@ func (p *Promoter) SourceTag(sha SHA) string { return p.plan.source.render(sha) 
 // TargetTags returns the validated target tags.
 func (p *Promoter) TargetTags() []string { return append([]string(nil), p.plan.targets...) }
 
-// run is one operation's connections, made once per repository.
+// run is one operation's connections, made once per repository, and the
+// state of each image through it.
 type run struct {
 	p    *Promoter
 	base http.RoundTripper
-	// clients[i] reads image i's source repository; nil when the run does
-	// not read sources.
-	clients []*repoClient
-	// connErrs holds why repository i could not be connected to.
-	connErrs []error
-	// dests[i] is where image i's target tags move: the destination
-	// repository, or the same client as clients[i].
-	dests    []*repoClient
-	destErrs []error
-	// copies[i] is the copy of image i to its destination, planned while
-	// reading; nil when image i is not copied.
-	copies []*imageCopy
-	// records[i] holds the promotion records of image i's destination, and
-	// referrersAPI[i] says whether its registry serves the referrers API,
-	// as the listing read alongside verification found.
-	records      []*record.Repository
-	referrersAPI []bool
+	// images holds image i's run at index i.
+	images []*imageRun
 	// readRecords: list the records of each source digest alongside its
 	// verification; refuseRolledBack: refuse a rolled-back digest then.
 	readRecords, refuseRolledBack bool
 	// write is the options of a promote or rollback.
 	write WriteOptions
+}
+
+// imageRun is one image through one run: its connections, what was read
+// and pinned, the planned copy, its records, and its report entries, from
+// which [decideOutcome] decides each entry's outcome.
+type imageRun struct {
+	// src reads the source repository; nil when the run does not read
+	// sources. srcErr says why it could not be connected to.
+	src    *repoClient
+	srcErr error
+	// dst is where the target tags move: the destination repository, or
+	// the same client as src. dstErr says why it could not be connected to.
+	dst    *repoClient
+	dstErr error
+	// source is the verified source, its pinned bytes in source.desc.
+	source source
+	// current is where the target tags and their backups were before any
+	// write; commits are the commits the targets carry, read for a
+	// forward-only promotion.
+	current current
+	commits []targetCommit
+	// revisions and signatures are those of each backup, for a rollback to
+	// the backups.
+	revisions  []string
+	signatures []*Signature
+	// err is why the image cannot be written: a read or check failed.
+	err error
+	// copy is the copy to the destination, planned while reading; nil when
+	// the image is not copied. copyErr is why it failed.
+	copy    *imageCopy
+	copyErr error
+	// records holds the promotion records of the destination, and
+	// referrersAPI says whether its registry serves the referrers API, as
+	// the listing read alongside verification found.
+	records      *record.Repository
+	referrersAPI bool
+	// entries are the image's report entries, one per target tag.
+	entries []*entry
 }
 
 // scopesPerToken bounds the repositories that one token is asked for. A
@@ -137,13 +161,7 @@ func (p *Promoter) connect(ctx context.Context, a access) *run {
 		timeout = time.Until(deadline)
 	}
 	n := len(p.plan.repos)
-	r := &run{
-		p: p, base: p.opts.baseTransport(),
-		clients: make([]*repoClient, n), connErrs: make([]error, n),
-		dests: make([]*repoClient, n), destErrs: make([]error, n),
-		copies:  make([]*imageCopy, n),
-		records: make([]*record.Repository, n), referrersAPI: make([]bool, n),
-	}
+	r := &run{p: p, base: p.opts.baseTransport(), images: make([]*imageRun, n)}
 	type endpoint struct {
 		repo   name.Repository
 		push   bool
@@ -200,10 +218,11 @@ func (p *Promoter) connect(ctx context.Context, a access) *run {
 		return nil
 	})
 	for i := range n {
+		im := &imageRun{dst: dsts[i].client, dstErr: dsts[i].err}
 		if e := srcs[i]; e != nil {
-			r.clients[i], r.connErrs[i] = e.client, e.err
+			im.src, im.srcErr = e.client, e.err
 		}
-		r.dests[i], r.destErrs[i] = dsts[i].client, dsts[i].err
+		r.images[i] = im
 	}
 	return r
 }
@@ -214,10 +233,11 @@ func (p *Promoter) copied(i int) bool { return p.plan.dests[i].Name() != p.plan.
 // dest returns the connection to the repository where image i's target
 // tags move, or why there is none.
 func (r *run) dest(i int) (*repoClient, error) {
-	if err := r.destErrs[i]; err != nil {
-		return nil, err
+	im := r.images[i]
+	if im.dstErr != nil {
+		return nil, im.dstErr
 	}
-	return r.dests[i], nil
+	return im.dst, nil
 }
 
 // destRepo is the repository where image i's target tags move.
@@ -225,10 +245,11 @@ func (r *run) destRepo(i int) name.Repository { return r.p.plan.dests[i] }
 
 // client returns the connection to repository i, or why there is none.
 func (r *run) client(i int) (*repoClient, error) {
-	if err := r.connErrs[i]; err != nil {
-		return nil, err
+	im := r.images[i]
+	if im.srcErr != nil {
+		return nil, im.srcErr
 	}
-	return r.clients[i], nil
+	return im.src, nil
 }
 
 // each runs fn for every repository index, at most the configured number at

@@ -122,12 +122,13 @@ func (r *run) openRecords(i int) *record.Repository {
 // destination, to learn whether it was rolled back and whether the registry
 // serves the referrers API.
 func (r *run) listRecords(ctx context.Context, i int, d v1.Hash) (record.Listing, error) {
-	repo := r.records[i]
+	im := r.images[i]
+	repo := im.records
 	if repo == nil {
 		if repo = r.openRecords(i); repo == nil {
 			return record.Listing{}, errors.New("no connection to the destination")
 		}
-		r.records[i] = repo
+		im.records = repo
 	}
 	var wg sync.WaitGroup
 	if !r.write.DryRun {
@@ -188,14 +189,15 @@ func (r *run) planRecords(rep *Report, moves []move, opts WriteOptions) (*record
 		if m.check || !m.target {
 			continue
 		}
-		repo := r.records[m.image]
+		im := r.images[m.image]
+		repo := im.records
 		if repo == nil {
 			if repo = r.openRecords(m.image); repo == nil {
 				continue
 			}
-			r.records[m.image] = repo
+			im.records = repo
 		}
-		img := rep.Images[m.entry]
+		img := rep.Images[m.entry.index]
 		sha := rep.SHA
 		if sha == "" && recordSHA.MatchString(strings.ToLower(img.Revision)) {
 			sha = strings.ToLower(img.Revision)
@@ -210,18 +212,18 @@ func (r *run) planRecords(rep *Report, moves []move, opts WriteOptions) (*record
 			prev = m.before
 			rec.PreviousDigest = prev.digest
 		}
-		api := r.referrersAPI[m.image]
+		api := im.referrersAPI
 		if _, err := rc.batch.Add(repo, rec, m.after.descriptor(), api); err != nil {
 			return nil, err
 		}
-		rc.entries = append(rc.entries, m.entry)
+		rc.entries = append(rc.entries, m.entry.index)
 		if action == record.ActionRollback && prev != nil {
 			mark := rec
 			mark.Action, mark.AllowRolledBack = record.ActionRolledBack, false
 			if _, err := rc.batch.Add(repo, mark, prev.descriptor(), api); err != nil {
 				return nil, err
 			}
-			rc.entries = append(rc.entries, m.entry)
+			rc.entries = append(rc.entries, m.entry.index)
 		}
 	}
 	return rc, nil
@@ -287,7 +289,7 @@ func (r *run) checkRecords(ctx context.Context, i int, d v1.Hash) func() error {
 			done <- err
 			return
 		}
-		r.referrersAPI[i] = l.API
+		r.images[i].referrersAPI = l.API
 		if !r.refuseRolledBack {
 			done <- nil
 			return

@@ -22,7 +22,7 @@ func (p *Promoter) Status(ctx context.Context) (*Report, error) {
 	rep := &Report{Action: "status"}
 	p.describe(rep)
 	r := p.connect(ctx, access{})
-	n, targets := len(r.clients), p.plan.targets
+	n, targets := len(r.images), p.plan.targets
 	images := make([]Image, n*len(targets))
 	errs := make([]error, n)
 	_ = r.each(ctx, func(ctx context.Context, i int) error {

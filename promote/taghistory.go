@@ -115,7 +115,7 @@ func (p *Promoter) History(ctx context.Context, limit int) (*HistoryReport, erro
 	defer cancel()
 	rep := &HistoryReport{Limit: limit}
 	r := p.connect(ctx, access{})
-	n, targets := len(r.clients), p.plan.targets
+	n, targets := len(r.images), p.plan.targets
 	rep.Tags = make([]TagHistory, n*len(targets))
 	_ = r.each(ctx, func(ctx context.Context, i int) error {
 		var wg sync.WaitGroup

@@ -38,26 +38,28 @@ func (p *Promoter) Verify(ctx context.Context, s SHA) (*Report, error) {
 	rep := &Report{Action: "verify", SHA: s.String()}
 	p.describe(rep)
 	r := p.connect(ctx, access{sources: true})
-	sources := make([]source, len(r.clients))
-	errs := make([]error, len(r.clients))
 	_ = r.each(ctx, func(ctx context.Context, i int) error {
-		sources[i], errs[i] = r.prepare(ctx, i, s, false)
+		im := r.images[i]
+		im.source, im.err = r.prepare(ctx, i, s, false)
 		return nil
 	})
-	for i := range r.clients {
-		img := Image{Repository: r.repo(i).Name(), Source: r.sourceRef(i, s), Outcome: OutcomeVerified}
-		img.describe(sources[i], s)
-		if errs[i] != nil {
-			img.Outcome, img.Detail = OutcomeFailed, errs[i].Error()
+	for i, im := range r.images {
+		img := Image{Repository: r.repo(i).Name(), Source: r.sourceRef(i, s)}
+		img.describe(im.source, s)
+		if im.err != nil {
+			img.Detail = im.err.Error()
 		}
+		e := &entry{index: len(rep.Images)}
+		im.entries = append(im.entries, e)
+		img.Outcome = im.outcome(stageRead, e)
 		rep.Images = append(rep.Images, img)
 	}
-	return rep, rep.finish(verificationError("verification failed", sourceRefs(r, s), errs))
+	return rep, rep.finish(verificationError("verification failed", sourceRefs(r, s), r.errs()))
 }
 
 // sourceRefs lists the source reference of every repository for sha.
 func sourceRefs(r *run, s SHA) []string {
-	refs := make([]string, len(r.clients))
+	refs := make([]string, len(r.images))
 	for i := range refs {
 		refs[i] = r.sourceRef(i, s)
 	}
