@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -84,6 +83,3 @@ func live(d *remote.Descriptor) *remote.Descriptor {
 	}
 	return d
 }
-
-// asError is errors.As, named for readability at call sites.
-func asError(err error, target any) bool { return err != nil && errors.As(err, target) }

@@ -192,9 +192,6 @@ func (b *Batch) Wait() {
 	}
 }
 
-// Len returns the number of records in the batch.
-func (b *Batch) Len() int { return len(b.entries) }
-
 // Stage does what may be done before the run's moves are confirmed: on
 // registries without the referrers API, it reads each subject's fallback
 // index and PUTs the record manifests by digest, all at once. It writes no
