@@ -309,10 +309,10 @@ func (r *Report) Markdown() string {
 	var moves, unrecorded []string
 	for _, img := range r.Images {
 		if m := img.LastMove; m != nil {
-			moves = append(moves, fmt.Sprintf("| `%s` | %s | %s | %s | %s |", img.ref(), m.Action, m.Time, tableCell(markdownText(m.Actor)), tableCell(markdownText(orDash(m.Run)))))
+			moves = append(moves, fmt.Sprintf("| `%s` | %s | %s | %s | %s |", img.ref(), m.Action, m.Time, textCell(m.Actor), textCell(orDash(m.Run))))
 		}
 		if img.RecordError != "" {
-			unrecorded = append(unrecorded, fmt.Sprintf("- `%s`: %s", img.ref(), tableCell(markdownText(img.RecordError))))
+			unrecorded = append(unrecorded, fmt.Sprintf("- `%s`: %s", img.ref(), textCell(img.RecordError)))
 		}
 	}
 	if len(moves) > 0 {

@@ -257,7 +257,7 @@ func (h *HistoryReport) Markdown() string {
 		for _, e := range th.Entries {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", e.Kind, orDash(e.Action), orDash(e.Time),
 				codeOrDash(e.SHA), codeOrDash(shortDigest(e.Digest)), codeOrDash(shortDigest(e.PreviousDigest)),
-				tableCell(markdownText(orDash(e.Actor))), tableCell(markdownText(orDash(e.Run))))
+				textCell(orDash(e.Actor)), textCell(orDash(e.Run)))
 		}
 		if th.Truncated {
 			fmt.Fprintf(&b, "\nMore history than %d entries.\n", h.Limit)
@@ -276,9 +276,21 @@ func quoteText(s string) string {
 // markdownText escapes the characters that Markdown or HTML would read as
 // markup in text from a registry.
 func markdownText(s string) string {
+	return escapeMarkup(s, "\\`*_{}[]()<>#+!|~&")
+}
+
+// textCell shows text from a registry in a Markdown table cell: Markdown's
+// markup escaped here, and HTML, pipes and newlines by [tableCell], so that
+// no character is escaped twice.
+func textCell(s string) string {
+	return tableCell(escapeMarkup(s, "\\`*_{}[]()#+!~"))
+}
+
+// escapeMarkup puts a backslash before every character of s in chars.
+func escapeMarkup(s, chars string) string {
 	var b strings.Builder
 	for _, c := range s {
-		if strings.ContainsRune("\\`*_{}[]()<>#+!|~&", c) {
+		if strings.ContainsRune(chars, c) {
 			b.WriteByte('\\')
 		}
 		b.WriteRune(c)

@@ -1,0 +1,23 @@
+package promote
+
+import "testing"
+
+// TestTextCell checks that registry text in a Markdown table cell has its
+// markup escaped once: no HTML, no pipe that ends the cell, no newline that
+// ends the row, and no backslash or entity escaped a second time.
+func TestTextCell(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"ci-bot", "ci-bot"},
+		{"a|b", `a\|b`},
+		{"<script>x</script>", "&lt;script&gt;x&lt;/script&gt;"},
+		{"R&D", "R&amp;D"},
+		{"*bold* [link](x)", `\*bold\* \[link\]\(x\)`},
+		{"one\ntwo", "one<br>two"},
+		{`back\slash`, `back\\slash`},
+	}
+	for _, tt := range tests {
+		if got := textCell(tt.in); got != tt.want {
+			t.Errorf("textCell(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
