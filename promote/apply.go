@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/molecule-ai/promote/promote/internal/fanout"
 )
 
 // move is one tag write of a plan.
@@ -28,7 +30,7 @@ type move struct {
 	check bool
 }
 
-func (m move) ref() string { return m.client.repo.Tag(m.tag).Name() }
+func (m move) ref() string { return m.client.Repo().Tag(m.tag).Name() }
 
 // readState is a tag as read back from the registry.
 type readState struct {
@@ -118,9 +120,9 @@ func (r *run) apply(ctx context.Context, rep *Report, moves []move) error {
 	records.batch.Prepare(ctx)
 	defer records.batch.Wait()
 	putErrs := make([]error, len(moves))
-	_ = forEach(ctx, len(moves), r.requestLimit(), func(ctx context.Context, k int) error {
+	_ = fanout.ForEach(ctx, len(moves), r.requestLimit(), func(ctx context.Context, k int) error {
 		if !moves[k].check {
-			putErrs[k] = moves[k].client.put(ctx, moves[k].tag, moves[k].after)
+			putErrs[k] = moves[k].client.PutTag(ctx, moves[k].tag, moves[k].after)
 		}
 		return nil
 	})
@@ -225,7 +227,7 @@ func (r *run) restore(ctx context.Context, rep *Report, moves []move, outcomes [
 	rctx, cancel := r.restoreContext(ctx)
 	defer cancel()
 
-	_ = forEach(rctx, len(moves), r.requestLimit(), func(ctx context.Context, k int) error {
+	_ = fanout.ForEach(rctx, len(moves), r.requestLimit(), func(ctx context.Context, k int) error {
 		m, o := moves[k], &outcomes[k]
 		if !o.moved || o.other {
 			return nil
@@ -246,7 +248,7 @@ func (r *run) restore(ctx context.Context, rep *Report, moves []move, outcomes [
 	final := r.readBack(rctx, moves)
 
 	// Each call touches only its own outcome.
-	_ = forEach(rctx, len(moves), r.requestLimit(), func(ctx context.Context, k int) error {
+	_ = fanout.ForEach(rctx, len(moves), r.requestLimit(), func(ctx context.Context, k int) error {
 		o := &outcomes[k]
 		o.final = final[k]
 		if moves[k].holder(final[k]) == heldByOther && !o.isPlaceholder() {
@@ -357,16 +359,16 @@ func (r *run) report(rep *Report, moves []move, outcomes []moveOutcome) error {
 // every tag on it. It returns the placeholder's digest when one was written.
 func putBack(ctx context.Context, m move) (*v1.Hash, error) {
 	if m.before != nil {
-		return nil, m.client.put(ctx, m.tag, *m.before)
+		return nil, m.client.PutTag(ctx, m.tag, *m.before)
 	}
 	ph, err := newPlaceholder()
 	if err != nil {
 		return nil, err
 	}
-	if err := m.client.put(ctx, m.tag, ph); err != nil {
+	if err := m.client.PutTag(ctx, m.tag, ph); err != nil {
 		return nil, fmt.Errorf("writing a placeholder: %w", err)
 	}
-	if err := m.client.deleteDigest(ctx, ph.digest); err != nil {
+	if err := m.client.DeleteDigest(ctx, ph.digest); err != nil {
 		return &ph.digest, fmt.Errorf("deleting the placeholder %s: %w", ph.digest, err)
 	}
 	return &ph.digest, nil
@@ -375,7 +377,7 @@ func putBack(ctx context.Context, m move) (*v1.Hash, error) {
 // readBack reads the digest of every move's tag.
 func (r *run) readBack(ctx context.Context, moves []move) []readState {
 	states := make([]readState, len(moves))
-	_ = forEach(ctx, len(moves), r.requestLimit(), func(ctx context.Context, k int) error {
+	_ = fanout.ForEach(ctx, len(moves), r.requestLimit(), func(ctx context.Context, k int) error {
 		states[k] = moves[k].client.readState(ctx, moves[k].tag)
 		return nil
 	})

@@ -3,6 +3,8 @@ package promote
 import (
 	"fmt"
 	"strings"
+
+	"github.com/molecule-ai/promote/promote/internal/registry"
 )
 
 // CopyOutcome is what became of the copy of one image.
@@ -63,34 +65,20 @@ func (r *run) reportCopies(rep *Report, copied bool) {
 		if c == nil {
 			continue
 		}
+		sum := c.Summary(copied)
 		cp := Copy{
-			Source:      r.repo(i).Digest(c.root.m.digest.String()).Name(),
-			Destination: r.destRepo(i).Digest(c.root.m.digest.String()).Name(),
-			Manifests:   c.manifests,
-			Blobs:       len(c.blobs),
+			Source:          r.repo(i).Digest(sum.Digest.String()).Name(),
+			Destination:     r.destRepo(i).Digest(sum.Digest.String()).Name(),
+			Manifests:       sum.Manifests,
+			Blobs:           sum.Blobs,
+			Bytes:           sum.Bytes,
+			Referrers:       sum.Referrers,
+			SignatureTags:   sum.ClassicTags,
+			ManifestsCopied: sum.ManifestsCopied,
+			BlobsCopied:     sum.BlobsCopied,
+			BytesCopied:     sum.BytesCopied,
+			Mounted:         sum.Mounted,
 		}
-		// After a copy, only what the destination holds is listed.
-		for _, n := range c.referrers {
-			if !copied || n.present {
-				cp.Referrers = append(cp.Referrers, n.m.digest.String())
-			}
-		}
-		for _, t := range c.tags {
-			if !copied || t.upToDate {
-				cp.SignatureTags = append(cp.SignatureTags, t.tag)
-			}
-		}
-		for _, b := range c.blobs {
-			cp.Bytes += b.desc.Size
-			if b.done.Load() {
-				cp.BlobsCopied++
-				cp.BytesCopied += b.desc.Size
-				if b.mounted.Load() {
-					cp.Mounted++
-				}
-			}
-		}
-		cp.ManifestsCopied = int(c.manifestsDone.Load())
 		switch {
 		case !copied && cp.Manifests == 0 && cp.Blobs == 0:
 			cp.Outcome = CopyPresent
@@ -165,7 +153,7 @@ func shortClassicTag(tag string) string {
 func (r *Report) copiesText(b *strings.Builder) {
 	for _, cp := range r.Copies {
 		source, digest, _ := strings.Cut(cp.Source, "@")
-		fmt.Fprintf(b, "  %-12s %s@%s to %s\n", "copy "+string(cp.Outcome), source, shortDigest(digest), repositoryOf(cp.Destination))
+		fmt.Fprintf(b, "  %-12s %s@%s to %s\n", "copy "+string(cp.Outcome), source, registry.ShortDigest(digest), repositoryOf(cp.Destination))
 		lines := []string{cp.counts()}
 		if len(cp.SignatureTags) > 0 {
 			lines = append(lines, cp.tags())

@@ -3,6 +3,8 @@ package promote
 import (
 	"context"
 	"net"
+
+	"github.com/molecule-ai/promote/promote/internal/fanout"
 )
 
 // WithAfterVerify runs hook between verification and the first write.
@@ -23,13 +25,13 @@ func WithDial(dial func(ctx context.Context, network, addr string) (net.Conn, er
 
 // The limits of a run, for the tests that check them.
 const (
-	MaxIndexChildren       = maxIndexChildren
-	DefaultCopyConcurrency = defaultCopyConcurrency
+	MaxIndexChildren       = fanout.MaxIndexChildren
+	DefaultCopyConcurrency = fanout.DefaultCopyConcurrency
 )
 
 // MaxRequestsPerImage is the most requests that one image of a run has in
-// flight at once, as limits.go documents, with copyConcurrency blobs
+// flight at once, as package fanout documents, with copyConcurrency blobs
 // copied at once.
 func MaxRequestsPerImage(copyConcurrency int) int {
-	return indexChildReads + 2*planConcurrency + 2*copyConcurrency + 16
+	return fanout.IndexChildReads + 2*fanout.PlanConcurrency + 2*copyConcurrency + 16
 }

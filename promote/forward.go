@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"sync"
+
+	"github.com/molecule-ai/promote/promote/internal/fanout"
+	"github.com/molecule-ai/promote/promote/internal/registry"
 )
 
 // targetCommit is the commit a target tag carries before a promotion.
@@ -32,16 +35,16 @@ func (r *run) targetCommits(ctx context.Context, i int, cur current) ([]targetCo
 			continue // absent, or a placeholder left by a failed run
 		}
 		wg.Go(func() {
-			info, err := c.inspect(ctx, desc, inspectOptions{})
+			info, err := c.Inspect(ctx, desc, registry.InspectOptions{})
 			if err != nil && !isAccessError(err) {
 				err = fmt.Errorf("cannot read the revision of %s: %w", r.p.plan.targets[t], err)
 			}
-			commits[t] = targetCommit{exists: err == nil, revision: info.revision}
+			commits[t] = targetCommit{exists: err == nil, revision: info.Revision}
 			errs[t] = err
 		})
 	}
 	wg.Wait()
-	return commits, joinUnique(errs...)
+	return commits, fanout.JoinUnique(errs...)
 }
 
 // checkForward adds to each image's error every target tag that holds a
@@ -62,7 +65,7 @@ func (r *run) checkForward(ctx context.Context, h History, s SHA) {
 			tag := r.p.plan.targets[t]
 			if tc.revision == "" {
 				problems = append(problems, fmt.Errorf("%s carries no commit (no %s label or annotation), so it cannot be told whether %s is newer; promote without the forward-only check to move it anyway",
-					tag, revisionKey, s))
+					tag, registry.RevisionKey, s))
 				continue
 			}
 			current, err := ParseSHA(tc.revision)
@@ -84,6 +87,6 @@ func (r *run) checkForward(ctx context.Context, h History, s SHA) {
 					tag, current, s, tag))
 			}
 		}
-		im.err = joinUnique(append([]error{im.err}, problems...)...)
+		im.err = fanout.JoinUnique(append([]error{im.err}, problems...)...)
 	}
 }

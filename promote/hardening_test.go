@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
 	"github.com/molecule-ai/promote/internal/registrytest"
 	"github.com/molecule-ai/promote/promote"
 )

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/molecule-ai/promote/promote/internal/fanout"
 	"github.com/molecule-ai/promote/promote/internal/sigcheck"
 )
 
@@ -53,7 +54,7 @@ func defaultOptions() options {
 		keychain:    authn.DefaultKeychain,
 		credentials: map[string]Credential{},
 		endpoints:   map[string]string{},
-		concurrency: defaultConcurrency,
+		concurrency: fanout.DefaultConcurrency,
 		backoff: remote.Backoff{
 			Duration: 250 * time.Millisecond,
 			Factor:   2,
@@ -63,7 +64,7 @@ func defaultOptions() options {
 		restoreTimeout:  time.Minute,
 		responseTimeout: 30 * time.Second,
 		userAgent:       "promote/" + Version(),
-		copyConcurrency: defaultCopyConcurrency,
+		copyConcurrency: fanout.DefaultCopyConcurrency,
 	}
 }
 

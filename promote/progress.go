@@ -2,6 +2,8 @@ package promote
 
 import (
 	"sync/atomic"
+
+	"github.com/molecule-ai/promote/promote/internal/copier"
 )
 
 // CopyProgress is how far the copy to the destinations has come.
@@ -62,18 +64,15 @@ type copyProgress struct {
 // newCopyProgress sums what copies lack and, when there is something and a
 // function to tell, starts the goroutine that calls it. It returns nil,
 // which reports nothing, otherwise.
-func newCopyProgress(fn func(CopyProgress), copies []*imageCopy) *copyProgress {
+func newCopyProgress(fn func(CopyProgress), copies []*copier.Copy) *copyProgress {
 	if fn == nil {
 		return nil
 	}
 	p := &copyProgress{changed: make(chan struct{}, 1), ended: make(chan struct{})}
 	for _, c := range copies {
-		if c == nil || (c.manifests == 0 && len(c.blobs) == 0) {
-			continue
-		}
-		p.images++
-		for _, b := range c.blobs {
-			p.bytes += b.desc.Size
+		if s := c.Summary(false); s.Lacks() {
+			p.images++
+			p.bytes += s.Bytes
 		}
 	}
 	if p.images == 0 {
@@ -122,22 +121,18 @@ func (p *copyProgress) nudge() {
 	}
 }
 
-// add counts n more bytes copied; n is negative when an attempt is undone.
-func (p *copyProgress) add(n int64) {
+// Add counts n more bytes copied; n is negative when an attempt is undone.
+// It implements copier.Progress, and never blocks.
+func (p *copyProgress) Add(n int64) {
 	if p != nil && n != 0 {
 		p.bytesDone.Add(n)
 		p.nudge()
 	}
 }
 
-// blobDone counts b whole, however many of its bytes were streamed.
-func (p *copyProgress) blobDone(b *copyBlob) {
-	p.add(b.desc.Size - b.streamed.Swap(b.desc.Size))
-}
-
 // imageDone counts one more image finished; err is why it failed.
-func (p *copyProgress) imageDone(c *imageCopy, err error) {
-	if p != nil && (c.manifests > 0 || len(c.blobs) > 0) {
+func (p *copyProgress) imageDone(c *copier.Copy, err error) {
+	if p != nil && c.Summary(false).Lacks() {
 		if err != nil {
 			p.failed.Add(1)
 		}

@@ -6,6 +6,9 @@ import (
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/molecule-ai/promote/promote/internal/fanout"
+	"github.com/molecule-ai/promote/promote/internal/registry"
 )
 
 // WriteOptions adjust one Promote or Rollback call.
@@ -108,7 +111,7 @@ func (p *Promoter) promote(ctx context.Context, action string, s SHA, opts Write
 			}
 		})
 		wg.Wait()
-		im.err = joinUnique(srcErr, curErr)
+		im.err = fanout.JoinUnique(srcErr, curErr)
 		return nil
 	})
 	if opts.ForwardOnly != nil {
@@ -154,7 +157,7 @@ func (p *Promoter) swap(ctx context.Context, opts WriteOptions) (*Report, error)
 				missing = append(missing, fmt.Errorf("nothing to roll back to: %s is a placeholder left by a failed run", tag+BackupSuffix))
 			}
 		}
-		im.err = joinUnique(missing...)
+		im.err = fanout.JoinUnique(missing...)
 		if im.err == nil {
 			var wg sync.WaitGroup
 			wg.Go(func() {
@@ -170,8 +173,8 @@ func (p *Promoter) swap(ctx context.Context, opts WriteOptions) (*Report, error)
 			im.revisions = make([]string, len(p.plan.targets))
 			for t, bk := range im.current.backups {
 				wg.Go(func() {
-					if info, err := im.dst.inspect(ctx, bk, inspectOptions{}); err == nil {
-						im.revisions[t] = info.revision
+					if info, err := im.dst.Inspect(ctx, bk, registry.InspectOptions{}); err == nil {
+						im.revisions[t] = info.Revision
 					}
 				})
 			}
@@ -302,9 +305,9 @@ func (r *run) readCurrent(ctx context.Context, i int, withBackups bool) (current
 	var wg sync.WaitGroup
 	read := func(slot **remote.Descriptor, errp *error, tag string) {
 		wg.Go(func() {
-			d, _, err := c.get(ctx, tag)
+			d, _, err := c.Get(ctx, tag)
 			if err != nil && !isAccessError(err) {
-				err = fmt.Errorf("cannot read current %s: %w", c.repo.Tag(tag).Name(), err)
+				err = fmt.Errorf("cannot read current %s: %w", c.Repo().Tag(tag).Name(), err)
 			}
 			*slot, *errp = d, err
 		})
@@ -316,7 +319,7 @@ func (r *run) readCurrent(ctx context.Context, i int, withBackups bool) (current
 		}
 	}
 	wg.Wait()
-	return cur, joinUnique(errs...)
+	return cur, fanout.JoinUnique(errs...)
 }
 
 func manifestPtr(d *remote.Descriptor) *manifest {

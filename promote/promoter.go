@@ -7,9 +7,11 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"golang.org/x/sync/errgroup"
 
+	"github.com/molecule-ai/promote/promote/internal/copier"
+	"github.com/molecule-ai/promote/promote/internal/fanout"
 	"github.com/molecule-ai/promote/promote/internal/record"
+	"github.com/molecule-ai/promote/promote/internal/registry"
 )
 
 // Promoter runs the operations on one validated configuration. It holds no
@@ -123,7 +125,7 @@ type imageRun struct {
 	err error
 	// copy is the copy to the destination, planned while reading; nil when
 	// the image is not copied. copyErr is why it failed.
-	copy    *imageCopy
+	copy    *copier.Copy
 	copyErr error
 	// records holds the promotion records of the destination, and
 	// referrersAPI says whether its registry serves the referrers API, as
@@ -161,7 +163,8 @@ func (p *Promoter) connect(ctx context.Context, a access) *run {
 		timeout = time.Until(deadline)
 	}
 	n := len(p.plan.repos)
-	r := &run{p: p, base: p.opts.baseTransport(), images: make([]*imageRun, n)}
+	cfg := p.opts.registryConfig()
+	r := &run{p: p, base: cfg.NewTransport(), images: make([]*imageRun, n)}
 	type endpoint struct {
 		repo   name.Repository
 		push   bool
@@ -201,18 +204,18 @@ func (p *Promoter) connect(ctx context.Context, a access) *run {
 		}
 		batches[b] = append(batches[b], e)
 	}
-	_ = forEach(ctx, len(batches), p.opts.concurrency, func(ctx context.Context, k int) error {
+	_ = fanout.ForEach(ctx, len(batches), p.opts.concurrency, func(ctx context.Context, k int) error {
 		group := batches[k]
-		repos, push := make([]name.Repository, len(group)), make([]bool, len(group))
+		repos := make([]registry.Access, len(group))
 		for j, e := range group {
-			repos[j], push[j] = e.repo, e.push
+			repos[j] = registry.Access{Repo: e.repo, Push: e.push}
 		}
-		clients, err := p.opts.connect(ctx, r.base, repos, push, timeout)
+		clients, err := cfg.Connect(ctx, r.base, repos, timeout)
 		for j, e := range group {
 			if err != nil {
 				e.err = err
 			} else {
-				e.client = clients[j]
+				e.client = &repoClient{Client: clients[j], signatures: p.opts.signatures}
 			}
 		}
 		return nil
@@ -255,18 +258,7 @@ func (r *run) client(i int) (*repoClient, error) {
 // each runs fn for every repository index, at most the configured number at
 // a time, and returns the first error after all have finished.
 func (r *run) each(ctx context.Context, fn func(ctx context.Context, i int) error) error {
-	return forEach(ctx, len(r.p.plan.repos), r.p.opts.concurrency, fn)
-}
-
-// forEach runs fn(i) for i in [0, n) with at most limit running at once. It
-// waits for all of them, so no call outlives it.
-func forEach(ctx context.Context, n, limit int, fn func(ctx context.Context, i int) error) error {
-	var g errgroup.Group
-	g.SetLimit(limit)
-	for i := range n {
-		g.Go(func() error { return fn(ctx, i) })
-	}
-	return g.Wait()
+	return fanout.ForEach(ctx, len(r.p.plan.repos), r.p.opts.concurrency, fn)
 }
 
 // repo is the name of repository i.

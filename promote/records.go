@@ -111,7 +111,7 @@ func (r *run) openRecords(i int) *record.Repository {
 	if err != nil || c == nil {
 		return nil
 	}
-	repo, err := record.Connect(c.repo, c.auth)
+	repo, err := record.Connect(c.Repo(), c.Transport())
 	if err != nil {
 		return nil
 	}
@@ -203,7 +203,7 @@ func (r *run) planRecords(rep *Report, moves []move, opts WriteOptions) (*record
 			sha = strings.ToLower(img.Revision)
 		}
 		rec := record.Record{
-			Action: action, Tag: record.TargetTag(m.client.repo.Tag(m.tag)), Digest: m.after.digest,
+			Action: action, Tag: record.TargetTag(m.client.Repo().Tag(m.tag)), Digest: m.after.digest,
 			SHA: sha, Time: now, Actor: orDefault(opts.Actor, defaultActor), Run: opts.Run,
 			Version: Version(), AllowRolledBack: opts.AllowRolledBack && action == record.ActionPromote,
 		}
@@ -302,7 +302,7 @@ func (r *run) checkRecords(ctx context.Context, i int, d v1.Hash) func() error {
 // lastMove reads the records of digest d and returns the newest move of
 // tag onto it; nil when no record says how d came there.
 func (c *repoClient) lastMove(ctx context.Context, tag string, d v1.Hash) (*Record, error) {
-	repo, err := record.Connect(c.repo, c.auth)
+	repo, err := record.Connect(c.Repo(), c.Transport())
 	if err != nil {
 		return nil, err
 	}
@@ -310,7 +310,7 @@ func (c *repoClient) lastMove(ctx context.Context, tag string, d v1.Hash) (*Reco
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the promotion records: %w", err)
 	}
-	return lastMove(l, record.TargetTag(c.repo.Tag(tag)), d), nil
+	return lastMove(l, record.TargetTag(c.Repo().Tag(tag)), d), nil
 }
 
 // line is the human summary of the record of a tag's last move.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/molecule-ai/promote/internal/safetext"
+	"github.com/molecule-ai/promote/promote/internal/registry"
 )
 
 // Outcome is what happened to one image in an operation.
@@ -251,13 +252,13 @@ func (img Image) line() string {
 	switch {
 	case img.Outcome == OutcomeFailed || img.Outcome == OutcomeRestored || img.Outcome == OutcomeConflict || img.Digest == "":
 	case img.PreviousDigest != "" && img.Outcome == OutcomeCurrent:
-		parts = append(parts, "at", shortDigest(img.Digest), "(previous "+shortDigest(img.PreviousDigest)+")")
+		parts = append(parts, "at", registry.ShortDigest(img.Digest), "(previous "+registry.ShortDigest(img.PreviousDigest)+")")
 	case img.PreviousDigest != "" && img.Outcome != OutcomeUnchanged:
-		parts = append(parts, shortDigest(img.PreviousDigest), "->", shortDigest(img.Digest))
+		parts = append(parts, registry.ShortDigest(img.PreviousDigest), "->", registry.ShortDigest(img.Digest))
 	case img.Target != "" && img.PreviousDigest == "" && img.Outcome != OutcomeCurrent && img.Outcome != OutcomeVerified:
-		parts = append(parts, "(new) ->", shortDigest(img.Digest))
+		parts = append(parts, "(new) ->", registry.ShortDigest(img.Digest))
 	default:
-		parts = append(parts, "at", shortDigest(img.Digest))
+		parts = append(parts, "at", registry.ShortDigest(img.Digest))
 	}
 	if img.Source != "" && img.Target != "" && img.Outcome != OutcomeFailed && img.Outcome != OutcomeConflict {
 		parts = append(parts, "from", img.Source)
@@ -291,7 +292,7 @@ func (r *Report) Markdown() string {
 	b.WriteString("| Image | Outcome | Digest | Previous | Detail |\n|---|---|---|---|---|\n")
 	for _, img := range r.Images {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n",
-			img.Reference(), img.Outcome, codeOrDash(shortDigest(img.Digest)), codeOrDash(shortDigest(img.PreviousDigest)), tableCell(img.Detail))
+			img.Reference(), img.Outcome, codeOrDash(registry.ShortDigest(img.Digest)), codeOrDash(registry.ShortDigest(img.PreviousDigest)), tableCell(img.Detail))
 	}
 	if r.SignaturePolicy == "" {
 		fmt.Fprintf(&b, "\nSignatures: %s\n", signaturesNotChecked)
@@ -337,14 +338,6 @@ func (r *Report) Markdown() string {
 
 // insecureWarning is what a report says when its run was insecure.
 const insecureWarning = "insecure: plain HTTP was allowed and TLS certificates were not verified, for every registry of this run"
-
-// shortDigest keeps the algorithm and 12 hex characters.
-func shortDigest(d string) string {
-	if alg, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
-		return alg + ":" + hex[:12]
-	}
-	return d
-}
 
 func orAbsent(d string) string {
 	if d == "" {

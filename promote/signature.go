@@ -20,7 +20,7 @@ const signaturesNotChecked = "not checked"
 // attachments reads what is attached to manifests of c's repository,
 // within the limits that keep an attacker from exhausting the run.
 func (c *repoClient) attachments() attach.Reader {
-	return attach.Reader{Puller: c.puller, Repo: c.repo, Limits: attach.DefaultLimits}
+	return attach.Reader{Puller: c.Puller(), Repo: c.Repo(), Limits: attach.DefaultLimits}
 }
 
 // checkSignatures starts verifying the signatures of the manifest with
@@ -29,7 +29,7 @@ func (c *repoClient) attachments() attach.Reader {
 // repository or one of also (the source of a copy). With the zero sha
 // nothing is compared with a commit.
 func (c *repoClient) checkSignatures(ctx context.Context, d v1.Hash, s SHA, also ...name.Repository) func() (*Signature, error) {
-	pol := c.opts.signatures
+	pol := c.signatures
 	if pol == nil {
 		return func() (*Signature, error) { return nil, nil }
 	}
@@ -38,7 +38,7 @@ func (c *repoClient) checkSignatures(ctx context.Context, d v1.Hash, s SHA, also
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		subject := sigcheck.Subject{Digest: d, Repositories: append([]name.Repository{c.repo}, also...)}
+		subject := sigcheck.Subject{Digest: d, Repositories: append([]name.Repository{c.Repo()}, also...)}
 		if !s.IsZero() {
 			subject.Commit = s.String()
 		}
@@ -121,7 +121,7 @@ func describePolicy(pol *sigcheck.Policy, rep *Report) {
 // moves the target tags to, concurrently; nil without a signature policy.
 // No commit is known, so none is compared.
 func (c *repoClient) backupSignatures(ctx context.Context, backups []*remote.Descriptor, also ...name.Repository) ([]*Signature, error) {
-	if c.opts.signatures == nil {
+	if c.signatures == nil {
 		return nil, nil
 	}
 	waits := make([]func() (*Signature, error), len(backups))

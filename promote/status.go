@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/molecule-ai/promote/promote/internal/registry"
 )
 
 // Status reads what every target tag of every repository points at: its
@@ -86,7 +88,7 @@ func (c *repoClient) describeTag(ctx context.Context, img *Image, tag string, fr
 	var backupNote string
 	var signatureErr error
 	wg.Go(func() {
-		d, found, err := c.get(ctx, tag+BackupSuffix)
+		d, found, err := c.Get(ctx, tag+BackupSuffix)
 		switch {
 		case err != nil:
 			backupErr = fmt.Errorf("cannot read %s: %w", tag+BackupSuffix, err)
@@ -98,7 +100,7 @@ func (c *repoClient) describeTag(ctx context.Context, img *Image, tag string, fr
 	})
 	defer wg.Wait()
 
-	desc, found, err := c.get(ctx, tag)
+	desc, found, err := c.Get(ctx, tag)
 	if err != nil {
 		return fmt.Errorf("cannot read %s: %w", tag, err)
 	}
@@ -115,7 +117,7 @@ func (c *repoClient) describeTag(ctx context.Context, img *Image, tag string, fr
 		var recordsErr error
 		var records sync.WaitGroup
 		records.Go(func() { moved, recordsErr = c.lastMove(ctx, tag, desc.Digest) })
-		info, err := c.inspect(ctx, desc, inspectOptions{})
+		info, err := c.Inspect(ctx, desc, registry.InspectOptions{})
 		sig, sigErr := signatures()
 		records.Wait()
 		if err != nil {

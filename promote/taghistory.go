@@ -11,6 +11,7 @@ import (
 
 	"github.com/molecule-ai/promote/internal/safetext"
 	"github.com/molecule-ai/promote/promote/internal/record"
+	"github.com/molecule-ai/promote/promote/internal/registry"
 )
 
 // DefaultHistoryLimit is how many moves [Promoter.History] reads per tag
@@ -161,11 +162,11 @@ func (r *run) tagHistory(ctx context.Context, i int, tag string, limit int, th *
 		return nil // no tag, no history
 	}
 	th.Digest = st.digest.String()
-	repo, err := record.Connect(c.repo, c.auth)
+	repo, err := record.Connect(c.Repo(), c.Transport())
 	if err != nil {
 		return err
 	}
-	trail, err := record.Walk(ctx, repo, record.TargetTag(c.repo.Tag(tag)), st.digest, limit)
+	trail, err := record.Walk(ctx, repo, record.TargetTag(c.Repo().Tag(tag)), st.digest, limit)
 	for _, s := range trail.Steps {
 		e := HistoryEntry{Kind: string(s.Kind), Digest: s.Digest.String()}
 		if s.Kind == record.StepMove || s.Kind == record.StepCycle {
@@ -210,7 +211,7 @@ func (h *HistoryReport) Text() string {
 
 // line is the human summary of one entry.
 func (e HistoryEntry) line() string {
-	d := shortDigest(e.Digest)
+	d := registry.ShortDigest(e.Digest)
 	switch e.Kind {
 	case HistoryForeign:
 		return fmt.Sprintf("%-9s %s: no promotion record moved the tag here (another tool moved it, or its record was never written)", "foreign", d)
@@ -219,7 +220,7 @@ func (e HistoryEntry) line() string {
 	}
 	parts := []string{fmt.Sprintf("%-9s %s", e.Action, e.Time)}
 	if e.PreviousDigest != "" {
-		parts = append(parts, shortDigest(e.PreviousDigest)+" -> "+d)
+		parts = append(parts, registry.ShortDigest(e.PreviousDigest)+" -> "+d)
 	} else {
 		parts = append(parts, "(new) -> "+d)
 	}
@@ -256,7 +257,7 @@ func (h *HistoryReport) Markdown() string {
 		b.WriteString("| Kind | Action | Time | Commit | Digest | Previous | Actor | Run |\n|---|---|---|---|---|---|---|---|\n")
 		for _, e := range th.Entries {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", e.Kind, orDash(e.Action), orDash(e.Time),
-				codeOrDash(e.SHA), codeOrDash(shortDigest(e.Digest)), codeOrDash(shortDigest(e.PreviousDigest)),
+				codeOrDash(e.SHA), codeOrDash(registry.ShortDigest(e.Digest)), codeOrDash(registry.ShortDigest(e.PreviousDigest)),
 				textCell(orDash(e.Actor)), textCell(orDash(e.Run)))
 		}
 		if th.Truncated {

@@ -9,13 +9,15 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/molecule-ai/promote/promote/internal/registry"
 )
 
 // source is a verified source image, pinned by its manifest bytes.
 type source struct {
 	ref  string
 	desc *remote.Descriptor
-	info imageInfo
+	info registry.Info
 	// signature is what the signature policy verified, if one is set.
 	signature *Signature
 }
@@ -80,7 +82,7 @@ func (r *run) verifySource(ctx context.Context, i int, s SHA, alongside func(con
 		return source{}, err
 	}
 	src := source{ref: r.sourceRef(i, s)}
-	desc, found, err := c.get(ctx, r.p.plan.source.render(s))
+	desc, found, err := c.Get(ctx, r.p.plan.source.render(s))
 	if err != nil {
 		if isAccessError(err) {
 			return src, err
@@ -100,7 +102,7 @@ func (r *run) verifySource(ctx context.Context, i int, s SHA, alongside func(con
 	}
 	required := r.p.plan.platforms
 	records := r.checkRecords(ctx, i, desc.Digest)
-	src.info, err = c.inspect(ctx, desc, inspectOptions{allChildren: true, required: required})
+	src.info, err = c.Inspect(ctx, desc, registry.InspectOptions{AllChildren: true, Required: required})
 	var sigErr error
 	src.signature, sigErr = signatures()
 	recordsErr := records()
@@ -115,21 +117,21 @@ func (r *run) verifySource(ctx context.Context, i int, s SHA, alongside func(con
 		return src, alongsideErr
 	}
 	var problems []string
-	for _, child := range src.info.children {
-		if child.revision != "" && !namesCommit(child.revision, s) {
-			problems = append(problems, fmt.Sprintf("its %s image's revision is %s, %s", child.name, child.revision, notCommit(s)))
+	for _, child := range src.info.Children {
+		if child.Revision != "" && !namesCommit(child.Revision, s) {
+			problems = append(problems, fmt.Sprintf("its %s image's revision is %s, %s", child.Name, child.Revision, notCommit(s)))
 		}
 	}
-	if len(problems) == 0 && src.info.revision != "" && !namesCommit(src.info.revision, s) {
-		problems = append(problems, fmt.Sprintf("its revision is %s, %s: the tag points at another commit's image", src.info.revision, notCommit(s)))
+	if len(problems) == 0 && src.info.Revision != "" && !namesCommit(src.info.Revision, s) {
+		problems = append(problems, fmt.Sprintf("its revision is %s, %s: the tag points at another commit's image", src.info.Revision, notCommit(s)))
 	}
 	for _, want := range required {
-		if !hasPlatform(src.info.platforms, want) {
-			have := strings.Join(platformStrings(src.info.platforms), ", ")
+		if !hasPlatform(src.info.Platforms, want) {
+			have := strings.Join(registry.PlatformStrings(src.info.Platforms), ", ")
 			if have == "" {
 				have = "none declared"
 			}
-			problems = append(problems, fmt.Sprintf("platform %s missing (has %s)", platformString(want), have))
+			problems = append(problems, fmt.Sprintf("platform %s missing (has %s)", registry.PlatformString(want), have))
 		}
 	}
 	if sigErr != nil {
@@ -166,9 +168,9 @@ func notCommit(s SHA) string {
 	return "which does not start with " + s.String()
 }
 
-func anyChildRevision(children []childRevision) bool {
+func anyChildRevision(children []registry.ChildRevision) bool {
 	for _, c := range children {
-		if c.revision != "" {
+		if c.Revision != "" {
 			return true
 		}
 	}
@@ -177,7 +179,7 @@ func anyChildRevision(children []childRevision) bool {
 
 func hasPlatform(have []v1.Platform, want v1.Platform) bool {
 	for _, h := range have {
-		if platformMatches(want, h) {
+		if registry.PlatformMatches(want, h) {
 			return true
 		}
 	}
@@ -191,14 +193,14 @@ func (img *Image) describe(src source, s SHA) {
 	if src.desc == nil {
 		return
 	}
-	if !s.IsZero() && src.info.revision == "" && !anyChildRevision(src.info.children) {
+	if !s.IsZero() && src.info.Revision == "" && !anyChildRevision(src.info.Children) {
 		img.Detail = "revision not checked (no label)"
 	}
 	img.Digest = src.desc.Digest.String()
 	img.MediaType = string(src.desc.MediaType)
-	img.Platforms = platformStrings(src.info.platforms)
-	img.Revision = src.info.revision
-	img.Created = src.info.created
+	img.Platforms = registry.PlatformStrings(src.info.Platforms)
+	img.Revision = src.info.Revision
+	img.Created = src.info.Created
 	img.Signature = src.signature
 }
 

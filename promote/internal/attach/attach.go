@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -22,9 +21,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/molecule-ai/promote/promote/internal/registry"
 )
 
 // Scheme names one way of attaching artifacts to a manifest.
@@ -261,7 +261,7 @@ func (r Reader) ListReferrers(ctx context.Context, subject v1.Hash) (*v1.IndexMa
 func (r Reader) classic(ctx context.Context, subject v1.Hash, s Scheme) ([]Attachment, error) {
 	tag := r.Repo.Tag(ClassicTag(subject, s))
 	a, err := r.read(ctx, tag, s)
-	if IsNotFound(err) {
+	if registry.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
@@ -356,23 +356,6 @@ func (r Reader) ReadLayer(ctx context.Context, budget *Budget, d v1.Descriptor) 
 		return nil, fmt.Errorf("reading blob %s: not the %d bytes its descriptor says: %v", d.Digest, d.Size, err)
 	}
 	return b, nil
-}
-
-// IsNotFound reports whether err is a registry's "not found".
-func IsNotFound(err error) bool {
-	var terr *transport.Error
-	if !errors.As(err, &terr) {
-		return false
-	}
-	if terr.StatusCode == http.StatusNotFound {
-		return true
-	}
-	for _, d := range terr.Errors {
-		if d.Code == transport.ManifestUnknownErrorCode || d.Code == transport.NameUnknownErrorCode {
-			return true
-		}
-	}
-	return false
 }
 
 // IsSigstoreBundle reports whether a media type is a Sigstore bundle's, of

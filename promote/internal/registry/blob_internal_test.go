@@ -1,4 +1,4 @@
-package promote
+package registry
 
 import (
 	"context"
@@ -56,8 +56,8 @@ func TestRetryable(t *testing.T) {
 		{"anything else", context.Background(), errors.New("no"), false},
 	}
 	for _, tc := range cases {
-		if got := retryable(tc.ctx, tc.err); got != tc.want {
-			t.Errorf("%s: retryable = %t, want %t", tc.name, got, tc.want)
+		if got := Retryable(tc.ctx, tc.err); got != tc.want {
+			t.Errorf("%s: Retryable = %t, want %t", tc.name, got, tc.want)
 		}
 	}
 }
