@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/molecule-ai/promote/promote/internal/fanout"
 	"github.com/molecule-ai/promote/promote/internal/registry"
@@ -96,21 +94,8 @@ func (c *Copy) writeTag(ctx context.Context, t *classicTag) error {
 // destination checks the digest before it commits the upload. A failed
 // attempt is retried whole, reading the source again.
 func (c *Copy) copyBlob(ctx context.Context, b *blob, prog Progress) error {
-	backoff := c.dst.Backoff()
-	var err error
-	for attempt := range backoff.Steps {
-		if attempt > 0 {
-			wait := time.Duration(float64(backoff.Duration) * math.Pow(backoff.Factor, float64(attempt-1)))
-			select {
-			case <-ctx.Done():
-				return errors.Join(err, ctx.Err())
-			case <-time.After(wait):
-			}
-		}
-		if err = c.uploadBlob(ctx, b, prog); err == nil || !registry.Retryable(ctx, err) {
-			break
-		}
-	}
+	retryable := func(err error) bool { return registry.Retryable(ctx, err) }
+	err := registry.Retry(ctx, c.dst.Backoff(), retryable, func() error { return c.uploadBlob(ctx, b, prog) })
 	if err != nil {
 		// What the last attempt streamed is not copied.
 		prog.Add(-b.streamed.Swap(0))

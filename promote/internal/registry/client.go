@@ -106,8 +106,9 @@ func (cfg *Config) Connect(ctx context.Context, base http.RoundTripper, repos []
 	if err != nil {
 		return nil, err
 	}
-	pusher, err := remote.NewPusher(remote.WithTransport(tr),
-		remote.WithRetryBackoff(cfg.Backoff), remote.WithRetryStatusCodes(retryStatusCodes...))
+	// The pusher makes one attempt: its retries would wait without
+	// watching the context, so writes are retried here (see Retry).
+	pusher, err := remote.NewPusher(remote.WithTransport(tr), remote.WithRetryBackoff(remote.Backoff{Steps: 1}))
 	if err != nil {
 		return nil, err
 	}
@@ -186,12 +187,17 @@ func (c *Client) HasManifest(ctx context.Context, d v1.Hash) (bool, error) {
 // PutTag writes m to tag: one manifest PUT, no layers. A *remote.Descriptor
 // is written as the exact bytes the registry served.
 func (c *Client) PutTag(ctx context.Context, tag string, m remote.Taggable) error {
-	return c.Explain(c.pusher.Put(ctx, c.repo.Tag(tag), m))
+	return c.Explain(c.put(ctx, c.repo.Tag(tag), m))
 }
 
 // PutManifest writes m by its digest d.
 func (c *Client) PutManifest(ctx context.Context, d v1.Hash, m remote.Taggable) error {
-	return c.pusher.Put(ctx, c.repo.Digest(d.String()), m)
+	return c.put(ctx, c.repo.Digest(d.String()), m)
+}
+
+// put writes m to ref, and writes it again after a transient failure.
+func (c *Client) put(ctx context.Context, ref name.Reference, m remote.Taggable) error {
+	return Retry(ctx, c.cfg.Backoff, manifestRetryable, func() error { return c.pusher.Put(ctx, ref, m) })
 }
 
 // DeleteDigest deletes the manifest with digest d. It authenticates anew,

@@ -5,12 +5,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"slices"
-	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -29,8 +25,7 @@ var retryStatusCodes = []int{
 }
 
 // NewTransport returns the transport beneath authentication: endpoint
-// redirection, then go-containerregistry's retrying transport, which
-// retries only requests without a body.
+// redirection, then retries of requests without a body (see [Retry]).
 func (cfg *Config) NewTransport() http.RoundTripper {
 	t := cfg.Transport
 	if t == nil {
@@ -51,26 +46,8 @@ func (cfg *Config) NewTransport() http.RoundTripper {
 	if len(cfg.Endpoints) > 0 {
 		t = &endpointTransport{inner: t, endpoints: cfg.Endpoints}
 	}
-	retrying := transport.NewRetry(t,
-		transport.WithRetryBackoff(cfg.Backoff),
-		transport.WithRetryStatusCodes(retryStatusCodes...))
+	retrying := retryTransport{inner: t, backoff: cfg.Backoff}
 	return transport.NewUserAgent(bodilessRetry{retrying: retrying, once: t}, cfg.UserAgent)
-}
-
-// Retryable reports whether a failed attempt at an exchange that sends a
-// body, which the transport does not retry, is worth making again: the
-// registry answered with a transient status, or the connection broke.
-func Retryable(ctx context.Context, err error) bool {
-	if ctx.Err() != nil {
-		return false
-	}
-	var terr *transport.Error
-	if errors.As(err, &terr) {
-		return slices.Contains(retryStatusCodes, terr.StatusCode)
-	}
-	var nerr net.Error
-	return errors.As(err, &nerr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // bodilessRetry retries only requests without a body. The same request
