@@ -168,6 +168,7 @@ func (r *run) apply(ctx context.Context, rep *Report, moves []move) error {
 				o.cause = fmt.Sprintf("%s was written, then found back at %s: another run moved it", m.ref(), describeManifest(m.before))
 			} else {
 				o.cause = fmt.Sprintf("writing %s failed: %v", m.ref(), putErrs[k])
+				o.causeErr = putErrs[k]
 			}
 		case h == heldByOther:
 			o.other = true
@@ -175,6 +176,7 @@ func (r *run) apply(ctx context.Context, rep *Report, moves []move) error {
 		case h == heldUnknown:
 			o.moved = true // it may have moved: treat it as ours until read again
 			o.cause = fmt.Sprintf("cannot read back %s: %v", m.ref(), states[k].err)
+			o.causeErr = states[k].err
 		}
 		failed = true
 	}
@@ -205,8 +207,10 @@ type moveOutcome struct {
 	moved bool
 	// other: another writer moved the tag; this run never writes it again.
 	other bool
-	// cause says why the run failed at this tag, if it did.
-	cause string
+	// cause says why the run failed at this tag, if it did; causeErr is
+	// the error behind it, if any.
+	cause    string
+	causeErr error
 	// putBack records the attempt to put the tag back.
 	putBack       bool
 	putBackErr    error
@@ -272,6 +276,9 @@ func (r *run) report(rep *Report, moves []move, outcomes []moveOutcome) error {
 		rep.Images[i].Tags = nil
 	}
 	var causes, where []string
+	// causeErrs are the errors behind the causes and the notes, which
+	// errors.Is and errors.As reach through the run's error.
+	var causeErrs []error
 	var conflicts, stuck, written, putBack int
 	for k, m := range moves {
 		o := &outcomes[k]
@@ -279,6 +286,7 @@ func (r *run) report(rep *Report, moves []move, outcomes []moveOutcome) error {
 		if o.cause != "" {
 			causes = append(causes, o.cause)
 		}
+		causeErrs = append(causeErrs, o.causeErr, o.putBackErr, o.final.err)
 		if o.moved && o.first.err == nil {
 			written++
 		}
@@ -338,19 +346,21 @@ func (r *run) report(rep *Report, moves []move, outcomes []moveOutcome) error {
 	r.settle(rep, stageRestored)
 
 	cause := "cause:\n  " + strings.Join(causes, "\n  ")
+	var err error
 	switch {
 	case conflicts > 0:
-		return fmt.Errorf("%w: another promotion or rollback ran at the same time; %d of %d tags are now where another run put them, and this run left them alone. Tags now:\n%s\n%s\nTo finish, re-run promote for the commit that should be in production, or run rollback.",
+		err = fmt.Errorf("%w: another promotion or rollback ran at the same time; %d of %d tags are now where another run put them, and this run left them alone. Tags now:\n%s\n%s\nTo finish, re-run promote for the commit that should be in production, or run rollback.",
 			ErrMixedState, conflicts, len(moves), strings.Join(where, "\n"), cause)
 	case stuck > 0:
-		return fmt.Errorf("%w: %s failed and %d of %d tags are not where they were. Tags now:\n%s\n%s\nTo finish, re-run promote for the commit that should be in production, or run rollback.",
+		err = fmt.Errorf("%w: %s failed and %d of %d tags are not where they were. Tags now:\n%s\n%s\nTo finish, re-run promote for the commit that should be in production, or run rollback.",
 			ErrMixedState, rep.Action, stuck, len(moves), strings.Join(where, "\n"), cause)
 	case written == 0:
-		return fmt.Errorf("%w: %s failed before any tag moved; the registry is as before. %s", ErrNotPromoted, rep.Action, cause)
+		err = fmt.Errorf("%w: %s failed before any tag moved; the registry is as before. %s", ErrNotPromoted, rep.Action, cause)
 	default:
-		return fmt.Errorf("%w: %s failed; the %d tags that had moved were put back, and the registry is as before. %s",
+		err = fmt.Errorf("%w: %s failed; the %d tags that had moved were put back, and the registry is as before. %s",
 			ErrNotPromoted, rep.Action, putBack, cause)
 	}
+	return withCauses(err, causeErrs)
 }
 
 // putBack returns the tag of m to where it was. A tag that did not exist is

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -160,5 +161,26 @@ func TestCausesReachableWithErrorsAs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWriteFailureCausesReachable: when a tag write fails, the run's error
+// says why in its text, and a caller reaches the same cause with
+// errors.As, while the error still matches its sentinel.
+func TestWriteFailureCausesReachable(t *testing.T) {
+	f := newFixture(t, backends[0], true)
+	f.seedProduction()
+	f.pushStaging(newSHA)
+	f.proxy.SetFault(registrytest.Always(registrytest.Match(http.MethodPut, "/manifests/latest"), registrytest.Reply(http.StatusUnauthorized)))
+	_, err := f.promoter(promote.Config{}).Promote(context.Background(), sha(newSHA), promote.WriteOptions{})
+	if !errors.Is(err, promote.ErrNotPromoted) || errors.Is(err, promote.ErrMixedState) {
+		t.Fatalf("err = %v, want ErrNotPromoted alone", err)
+	}
+	var access *promote.AccessError
+	if !errors.As(err, &access) || !strings.HasPrefix(access.Cause, "authentication required for ") {
+		t.Fatalf("errors.As finds no *AccessError naming the refusal in %v", err)
+	}
+	if !strings.Contains(err.Error(), "failed: "+access.Cause) {
+		t.Errorf("the error's text does not say the cause %q:\n%v", access.Cause, err)
 	}
 }

@@ -2,6 +2,7 @@ package promote_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -61,8 +62,8 @@ func TestCancelCutsRetryWaitsShort(t *testing.T) {
 			start := time.Now()
 			err := tc.run(ctx, p)
 			took := time.Since(start)
-			if err == nil || !strings.Contains(err.Error(), "cancelled while waiting") {
-				t.Errorf("err = %v, want it to say the run was cancelled", err)
+			if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "cancelled while waiting") {
+				t.Errorf("err = %v, want it to say, and errors.Is to find, that the run was cancelled", err)
 			}
 			if took > limit {
 				t.Errorf("the run ended %s after it began, %s after the cancel; a retry's wait of %s did not give way", took.Round(time.Millisecond), (took - cancelAfter).Round(time.Millisecond), step)
