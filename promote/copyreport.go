@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/molecule-ai/promote/internal/safetext"
 	"github.com/molecule-ai/promote/promote/internal/registry"
 )
 
@@ -175,7 +176,7 @@ func (r *Report) copiesMarkdown(b *strings.Builder) {
 	b.WriteString("\nCopied by digest before any tag moved:\n\n| Source | Destination | Outcome | Copied | Detail |\n|---|---|---|---|---|\n")
 	for _, cp := range r.Copies {
 		fmt.Fprintf(b, "| `%s` | `%s` | %s | %s | %s |\n",
-			cp.Source, repositoryOf(cp.Destination), cp.Outcome, tableCell(cp.summary()), tableCell(cp.Detail))
+			cp.Source, repositoryOf(cp.Destination), cp.Outcome, safetext.TableCell(cp.summary()), safetext.TableCell(cp.Detail))
 	}
 }
 

@@ -292,17 +292,17 @@ func (r *Report) Markdown() string {
 	b.WriteString("| Image | Outcome | Digest | Previous | Detail |\n|---|---|---|---|---|\n")
 	for _, img := range r.Images {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n",
-			img.Reference(), img.Outcome, codeOrDash(registry.ShortDigest(img.Digest)), codeOrDash(registry.ShortDigest(img.PreviousDigest)), tableCell(img.Detail))
+			img.Reference(), img.Outcome, codeOrDash(registry.ShortDigest(img.Digest)), codeOrDash(registry.ShortDigest(img.PreviousDigest)), safetext.TableCell(img.Detail))
 	}
 	if r.SignaturePolicy == "" {
 		fmt.Fprintf(&b, "\nSignatures: %s\n", signaturesNotChecked)
 	} else {
-		fmt.Fprintf(&b, "\nSignatures checked: %s\n\n", tableCell(r.SignaturePolicy))
+		fmt.Fprintf(&b, "\nSignatures checked: %s\n\n", safetext.TableCell(r.SignaturePolicy))
 		b.WriteString("| Image | Signed by | Issuer | Found in | Transparency log | Provenance commit |\n|---|---|---|---|---|---|\n")
 		for _, img := range r.Images {
 			if s := img.Signature; s != nil {
-				fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", img.ref(), tableCell(s.signer()), tableCell(orDash(s.Issuer)),
-					tableCell(s.FoundIn), s.tlog(), codeOrDash(s.provenanceCommit()))
+				fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", img.ref(), safetext.TableCell(s.signer()), safetext.TableCell(orDash(s.Issuer)),
+					safetext.TableCell(s.FoundIn), s.tlog(), codeOrDash(s.provenanceCommit()))
 			}
 		}
 	}
@@ -310,10 +310,10 @@ func (r *Report) Markdown() string {
 	var moves, unrecorded []string
 	for _, img := range r.Images {
 		if m := img.LastMove; m != nil {
-			moves = append(moves, fmt.Sprintf("| `%s` | %s | %s | %s | %s |", img.ref(), m.Action, m.Time, textCell(m.Actor), textCell(orDash(m.Run))))
+			moves = append(moves, fmt.Sprintf("| `%s` | %s | %s | %s | %s |", img.ref(), m.Action, m.Time, safetext.MarkdownCell(m.Actor), safetext.MarkdownCell(orDash(m.Run))))
 		}
 		if img.RecordError != "" {
-			unrecorded = append(unrecorded, fmt.Sprintf("- `%s`: %s", img.ref(), textCell(img.RecordError)))
+			unrecorded = append(unrecorded, fmt.Sprintf("- `%s`: %s", img.ref(), safetext.MarkdownCell(img.RecordError)))
 		}
 	}
 	if len(moves) > 0 {
@@ -326,7 +326,7 @@ func (r *Report) Markdown() string {
 	for _, img := range r.Images {
 		for _, t := range img.Tags {
 			if t.Note != "" {
-				notes = append(notes, fmt.Sprintf("- `%s` is at %s: %s", t.Tag, t.where(), tableCell(t.Note)))
+				notes = append(notes, fmt.Sprintf("- `%s` is at %s: %s", t.Tag, t.where(), safetext.TableCell(t.Note)))
 			}
 		}
 	}
@@ -351,14 +351,6 @@ func codeOrDash(s string) string {
 		return "-"
 	}
 	return "`" + s + "`"
-}
-
-// tableCell keeps a Markdown table row on one line, and shows any HTML in
-// it as text.
-func tableCell(s string) string {
-	s = html.EscapeString(s)
-	s = strings.ReplaceAll(s, "|", `\|`)
-	return strings.ReplaceAll(s, "\n", "<br>")
 }
 
 // ref is the reference an entry is about: its target, or else its source.

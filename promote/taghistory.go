@@ -248,7 +248,7 @@ func (h *HistoryReport) Markdown() string {
 	for _, th := range h.Tags {
 		fmt.Fprintf(&b, "#### `%s`\n\n", th.Target)
 		if th.Error != "" {
-			fmt.Fprintf(&b, "> %s\n\n", strings.ReplaceAll(markdownText(th.Error), "\n", "\n> "))
+			fmt.Fprintf(&b, "> %s\n\n", strings.ReplaceAll(safetext.Markdown(th.Error), "\n", "\n> "))
 		}
 		if len(th.Entries) == 0 {
 			b.WriteString("No history.\n\n")
@@ -258,7 +258,7 @@ func (h *HistoryReport) Markdown() string {
 		for _, e := range th.Entries {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", e.Kind, orDash(e.Action), orDash(e.Time),
 				codeOrDash(e.SHA), codeOrDash(registry.ShortDigest(e.Digest)), codeOrDash(registry.ShortDigest(e.PreviousDigest)),
-				textCell(orDash(e.Actor)), textCell(orDash(e.Run)))
+				safetext.MarkdownCell(orDash(e.Actor)), safetext.MarkdownCell(orDash(e.Run)))
 		}
 		if th.Truncated {
 			fmt.Fprintf(&b, "\nMore history than %d entries.\n", h.Limit)
@@ -272,31 +272,6 @@ func (h *HistoryReport) Markdown() string {
 // control character escaped.
 func quoteText(s string) string {
 	return fmt.Sprintf("%q", s)
-}
-
-// markdownText escapes the characters that Markdown or HTML would read as
-// markup in text from a registry.
-func markdownText(s string) string {
-	return escapeMarkup(s, "\\`*_{}[]()<>#+!|~&")
-}
-
-// textCell shows text from a registry in a Markdown table cell: Markdown's
-// markup escaped here, and HTML, pipes and newlines by [tableCell], so that
-// no character is escaped twice.
-func textCell(s string) string {
-	return tableCell(escapeMarkup(s, "\\`*_{}[]()#+!~"))
-}
-
-// escapeMarkup puts a backslash before every character of s in chars.
-func escapeMarkup(s, chars string) string {
-	var b strings.Builder
-	for _, c := range s {
-		if strings.ContainsRune(chars, c) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }
 
 // lastMove finds, among the records of digest d, the newest move of tag

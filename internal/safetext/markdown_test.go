@@ -1,11 +1,11 @@
-package promote
+package safetext
 
 import "testing"
 
-// TestTextCell checks that registry text in a Markdown table cell has its
+// TestMarkdownCell checks that registry text in a Markdown table cell has its
 // markup escaped once: no HTML, no pipe that ends the cell, no newline that
 // ends the row, and no backslash or entity escaped a second time.
-func TestTextCell(t *testing.T) {
+func TestMarkdownCell(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"ci-bot", "ci-bot"},
 		{"a|b", `a\|b`},
@@ -16,8 +16,8 @@ func TestTextCell(t *testing.T) {
 		{`back\slash`, `back\\slash`},
 	}
 	for _, tt := range tests {
-		if got := textCell(tt.in); got != tt.want {
-			t.Errorf("textCell(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := MarkdownCell(tt.in); got != tt.want {
+			t.Errorf("MarkdownCell(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
