@@ -78,7 +78,11 @@ func (r *run) copyAll(ctx context.Context, rep *Report) error {
 	if len(copies) == 0 {
 		return nil
 	}
-	prog := newCopyProgress(r.p.opts.copyProgress, copies)
+	var report func(copier.State)
+	if fn := r.p.opts.copyProgress; fn != nil {
+		report = func(s copier.State) { fn(CopyProgress(s)) }
+	}
+	prog := copier.NewReporter(report, copies)
 	sem := make(chan struct{}, r.p.opts.copyConcurrency)
 	_ = r.each(ctx, func(ctx context.Context, i int) error {
 		im := r.images[i]
@@ -86,10 +90,10 @@ func (r *run) copyAll(ctx context.Context, rep *Report) error {
 			return nil
 		}
 		im.copyErr = im.copy.Run(ctx, sem, prog)
-		prog.imageDone(im.copy, im.copyErr)
+		prog.ImageDone(im.copy, im.copyErr)
 		return nil
 	})
-	prog.finish()
+	prog.Finish()
 	r.reportCopies(rep, true)
 	var lines []string
 	for i, im := range r.images {
