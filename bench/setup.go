@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/molecule-ai/promote/internal/registrytest"
@@ -42,6 +45,10 @@ type repoState struct {
 	staging  v1.Hash
 	latest   *remote.Descriptor
 	previous *remote.Descriptor
+	// referrers is the staging image's referrers tag as seeded: its
+	// signatures, or no referrer. Every promotion adds a promotion record
+	// to it, so each run starts from it again, to measure the same work.
+	referrers *remote.Descriptor
 }
 
 // world is the registry, the proxy in front of it and the seeded images.
@@ -213,7 +220,33 @@ func (w *world) seedRepo(ctx context.Context, i int) error {
 			}
 		}
 	}
-	return nil
+	var err error
+	st.referrers, err = w.seedReferrersTag(ctx, i)
+	return err
+}
+
+// seedReferrersTag reads the referrers tag of the i-th staging image (the
+// registry has no referrers API), and writes an empty index there when it
+// has none yet.
+func (w *world) seedReferrersTag(ctx context.Context, i int) (*remote.Descriptor, error) {
+	st := &w.repos[i]
+	ref, err := w.directTag(i, st.staging.Algorithm+"-"+st.staging.Hex)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := w.puller.Get(ctx, ref)
+	var terr *transport.Error
+	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
+		empty := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`)
+		if err := w.pusher.Put(ctx, ref, rawManifest{raw: empty, mt: types.OCIImageIndex}); err != nil {
+			return nil, fmt.Errorf("writing %s: %w", ref, err)
+		}
+		desc, err = w.puller.Get(ctx, ref)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", ref, err)
+	}
+	return desc, nil
 }
 
 // directTag names tag of the i-th repository on the registry itself.
@@ -226,7 +259,8 @@ func (w *world) directTag(i int, tag string) (name.Tag, error) {
 }
 
 // reset points latest and latest-previous of the first n repositories back
-// at their seeded images, directly on the registry.
+// at their seeded images, and the staging image's referrers tag at its
+// seeded index, directly on the registry.
 func (w *world) reset(ctx context.Context, n int) error {
 	var g errgroup.Group
 	g.SetLimit(seedConcurrency)
@@ -234,7 +268,11 @@ func (w *world) reset(ctx context.Context, n int) error {
 		for _, tt := range []struct {
 			tag  string
 			desc *remote.Descriptor
-		}{{latestTag, w.repos[i].latest}, {previousTag, w.repos[i].previous}} {
+		}{
+			{latestTag, w.repos[i].latest},
+			{previousTag, w.repos[i].previous},
+			{w.repos[i].staging.Algorithm + "-" + w.repos[i].staging.Hex, w.repos[i].referrers},
+		} {
 			g.Go(func() error {
 				ref, err := w.directTag(i, tt.tag)
 				if err != nil {
