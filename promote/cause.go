@@ -1,8 +1,6 @@
 package promote
 
 import (
-	"errors"
-
 	"github.com/molecule-ai/promote/promote/internal/registry"
 )
 
@@ -27,8 +25,7 @@ func isAccessError(err error) bool {
 		}
 		return len(j.Unwrap()) > 0
 	}
-	var ae *registry.AccessError
-	return errors.As(err, &ae)
+	return registry.IsAccessError(err)
 }
 
 // withCauses is err, said as it is, from which [errors.As] also reaches

@@ -20,7 +20,7 @@ const signaturesNotChecked = "not checked"
 // attachments reads what is attached to manifests of c's repository,
 // within the limits that keep an attacker from exhausting the run.
 func (c *repoClient) attachments() attach.Reader {
-	return attach.Reader{Puller: c.Puller(), Repo: c.Repo(), Limits: attach.DefaultLimits}
+	return attach.For(c.Client)
 }
 
 // checkSignatures starts verifying the signatures of the manifest with

@@ -143,6 +143,12 @@ type Reader struct {
 	Limits Limits
 }
 
+// For reads what is attached to manifests of c's repository, within
+// [DefaultLimits].
+func For(c *registry.Client) Reader {
+	return Reader{Puller: c.Puller(), Repo: c.Repo(), Limits: DefaultLimits}
+}
+
 func (r Reader) limits() Limits {
 	if r.Limits == (Limits{}) {
 		return DefaultLimits

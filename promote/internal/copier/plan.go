@@ -97,7 +97,7 @@ func CheckPush(ctx context.Context, dst *registry.Client) error {
 	var terr *transport.Error
 	switch {
 	case err == nil:
-	case isAccessError(dst.Explain(err)):
+	case registry.IsAccessError(dst.Explain(err)):
 		return dst.Explain(err)
 	case errors.As(err, &terr) && terr.StatusCode >= http.StatusInternalServerError:
 		// A server that fails says nothing about permissions.
@@ -109,13 +109,6 @@ func CheckPush(ctx context.Context, dst *registry.Client) error {
 	// expire.
 	_ = dst.CancelUpload(ctx, loc)
 	return nil
-}
-
-// isAccessError reports whether err, as [registry.Client.Explain] returned
-// it, names a cause that concerns the whole registry.
-func isAccessError(err error) bool {
-	var ae *registry.AccessError
-	return errors.As(err, &ae)
 }
 
 // Plan finds, with reads only, what dst lacks of the pinned manifest desc
@@ -137,7 +130,7 @@ func Plan(ctx context.Context, src, dst *registry.Client, desc *remote.Descripto
 	// are read at once.
 	var found []attach.Attachment
 	wg.Go(func() {
-		reader := attach.Reader{Puller: src.Puller(), Repo: src.Repo()}
+		reader := attach.For(src)
 		found, attErr = reader.List(ctx, desc.Digest, attach.Filter{Referrers: func(at string) bool { return at != record.ArtifactType }, CosignSig: true, CosignAtt: true})
 		found = slices.DeleteFunc(found, func(a attach.Attachment) bool {
 			// Some registries list an artifact's config media type as its
@@ -210,7 +203,7 @@ func (c *Copy) planAttached(ctx context.Context, found []attach.Attachment, atDe
 // referrerDigests lists the digests of the referrers of d in c's
 // repository.
 func referrerDigests(ctx context.Context, c *registry.Client, d v1.Hash) (map[v1.Hash]bool, error) {
-	reader := attach.Reader{Puller: c.Puller(), Repo: c.Repo()}
+	reader := attach.For(c)
 	im, err := reader.ListReferrers(ctx, d)
 	if err != nil {
 		return nil, fmt.Errorf("listing the referrers of %s at the destination: %w", d, err)

@@ -39,9 +39,11 @@ func NewReporter(fn func(State), copies []*Copy) *Reporter {
 	}
 	p := &Reporter{changed: make(chan struct{}, 1), ended: make(chan struct{})}
 	for _, c := range copies {
-		if s := c.Summary(false); s.Lacks() {
+		if c.lacks() {
 			p.images++
-			p.bytes += s.Bytes
+			for _, b := range c.blobs {
+				p.bytes += b.desc.Size
+			}
 		}
 	}
 	if p.images == 0 {
@@ -101,7 +103,7 @@ func (p *Reporter) Add(n int64) {
 
 // ImageDone counts one more image finished; err is why it failed.
 func (p *Reporter) ImageDone(c *Copy, err error) {
-	if p != nil && c.Summary(false).Lacks() {
+	if p != nil && c.lacks() {
 		if err != nil {
 			p.failed.Add(1)
 		}

@@ -25,9 +25,6 @@ type Summary struct {
 	Mounted                      int
 }
 
-// Lacks reports whether the destination lacked anything.
-func (s Summary) Lacks() bool { return s.Manifests > 0 || s.Blobs > 0 }
-
 // Summary sums up the copy. With held set, the referrers and classic tags
 // listed are only those the destination holds, as after Run.
 func (c *Copy) Summary(held bool) Summary {
@@ -58,3 +55,6 @@ func (c *Copy) Summary(held bool) Summary {
 
 // Digest is the image's digest, the same at both ends.
 func (c *Copy) Digest() v1.Hash { return c.root.m.Digest }
+
+// lacks reports whether the destination lacked anything.
+func (c *Copy) lacks() bool { return c.manifests > 0 || len(c.blobs) > 0 }

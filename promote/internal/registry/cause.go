@@ -31,9 +31,8 @@ func (e *AccessError) Error() string { return e.Cause }
 // Unwrap returns the underlying error.
 func (e *AccessError) Unwrap() error { return e.Err }
 
-// isAccessError reports whether err, as [explain] returned it, is an
-// [*AccessError].
-func isAccessError(err error) bool {
+// IsAccessError reports whether err is, or wraps, an [*AccessError].
+func IsAccessError(err error) bool {
 	var ae *AccessError
 	return errors.As(err, &ae)
 }

@@ -95,7 +95,7 @@ func (cfg *Config) Connect(ctx context.Context, base http.RoundTripper, repos []
 	scopes = append(scopes, pullScopes...)
 	tr, err := transport.NewWithContext(ctx, reg, auth, base, scopes)
 	if err != nil {
-		if err := explain(err, reg.RegistryStr(), authenticated, timeout); isAccessError(err) {
+		if err := explain(err, reg.RegistryStr(), authenticated, timeout); IsAccessError(err) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("connecting to %s: %w", reg.RegistryStr(), err)
@@ -161,7 +161,7 @@ func (c *Client) Head(ctx context.Context, tag string) (digest v1.Hash, found bo
 	if err == nil {
 		return d.Digest, true, nil
 	}
-	if err := c.Explain(err); isAccessError(err) {
+	if err := c.Explain(err); IsAccessError(err) {
 		return v1.Hash{}, false, err
 	}
 	desc, found, gerr := c.Get(ctx, tag)
